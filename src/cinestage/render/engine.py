@@ -1,0 +1,60 @@
+"""Panda3D set up for headless, frame-exact rendering (no window, no audio, no real-time clock)."""
+
+from __future__ import annotations
+
+import os
+
+from cinestage.errors import RenderError
+
+_PRC = """
+window-type none
+audio-library-name null
+sync-video false
+framebuffer-multisample 0
+multisamples 0
+clock-mode non-real-time
+gl-debug false
+notify-level-display error
+notify-level-egldisplay error
+notify-level-device fatal
+notify-level-glgsg error
+textures-power-2 none
+"""
+
+_DISPLAYS = {"egl": "p3headlessgl", "software": "p3tinydisplay"}
+
+_engine = None
+
+
+class Engine:
+    """One GraphicsEngine and GraphicsPipe for the process; Panda3D wants exactly one."""
+
+    def __init__(self, display: str = "auto"):
+        from panda3d.core import GraphicsEngine, GraphicsPipeSelection, loadPrcFileData
+
+        loadPrcFileData("cinestage", _PRC)
+        order = {"auto": ["egl", "software"], "egl": ["egl"], "software": ["software"]}.get(display)
+        if order is None:
+            raise RenderError("display", f"unknown display {display!r}; use auto, egl or software")
+        selection = GraphicsPipeSelection.getGlobalPtr()
+        self.pipe = None
+        for name in order:
+            pipe = selection.makeModulePipe(_DISPLAYS[name])
+            if pipe is not None and pipe.isValid():
+                self.pipe, self.kind = pipe, name
+                break
+        if self.pipe is None:
+            raise RenderError("display", "no headless renderer: install libegl1 libegl-mesa0 libgl1-mesa-dri (EGL) or use Panda3D's p3tinydisplay")
+        self.graphics = GraphicsEngine.getGlobalPtr()
+
+    def renderer_name(self) -> str:
+        return self.kind
+
+
+def engine(display: str = "auto") -> Engine:
+    global _engine
+    if _engine is None:
+        # llvmpipe spreads rasterisation over threads; leave one core to the encoder.
+        os.environ.setdefault("LP_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
+        _engine = Engine(display)
+    return _engine

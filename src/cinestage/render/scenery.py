@@ -1,0 +1,121 @@
+"""A procedural proscenium theatre as one static mesh: stage, curtain, arch, wings, seats, house."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cinestage.render.meshes import Mesh, box, cylinder
+from cinestage.stage.performance import Light, Venue
+
+
+def _block(size, centre, rgb) -> Mesh:
+    return box(size, centre).coloured(rgb)
+
+
+def _stage(v: Venue) -> list[Mesh]:
+    w, d, h = v.stage_width, v.stage_depth, v.stage_height
+    planks = []
+    n = int(round(d / 0.25))
+    for i in range(n):
+        y = -d / 2 + (i + 0.5) * d / n
+        shade = 0.88 + 0.12 * ((i * 7919) % 5) / 4
+        planks.append(_block((w, d / n - 0.006, h), (0.0, y, -h / 2), np.multiply(v.floor_colour, shade)))
+    apron = _block((w, 0.05, h), (0.0, -d / 2 - 0.025, -h / 2), (0.08, 0.06, 0.05))
+    return planks + [apron]
+
+
+def _curtain(v: Venue) -> Mesh:
+    """A pleated back curtain: alternating fold normals read as fabric under side light."""
+    w, d, top = v.stage_width, v.stage_depth, v.proscenium_height + 0.5
+    folds = int(w / 0.35)
+    x = np.linspace(-w / 2, w / 2, folds + 1)
+    y = d / 2 + 0.12 * (np.arange(folds + 1) % 2)
+    verts, norms, tris = [], [], []
+    for i in range(folds):
+        p0, p1 = np.array([x[i], y[i]]), np.array([x[i + 1], y[i + 1]])
+        t = p1 - p0
+        n = np.array([t[1], -t[0], 0.0]) / np.linalg.norm(t)
+        n = -n if n[1] > 0 else n
+        base = len(verts)
+        verts += [(p0[0], p0[1], 0.0), (p1[0], p1[1], 0.0), (p1[0], p1[1], top), (p0[0], p0[1], top)]
+        norms += [n] * 4
+        tris += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+    rgb = np.array(v.curtain_colour)
+    return Mesh(verts, norms, np.tile(np.append(rgb, 1.0), (len(verts), 1)), tris)
+
+
+def _proscenium(v: Venue) -> list[Mesh]:
+    w, d, top = v.stage_width, v.stage_depth, v.proscenium_height
+    y = -d / 2 + 0.6
+    frame = (0.30, 0.22, 0.10)
+    legs = np.multiply(v.curtain_colour, 0.8)
+    return [
+        _block((1.2, 0.5, top + 2.5), (-w / 2 - 0.6, y, (top + 2.5) / 2 - 0.5), frame),
+        _block((1.2, 0.5, top + 2.5), (w / 2 + 0.6, y, (top + 2.5) / 2 - 0.5), frame),
+        _block((w + 2.4, 0.5, 2.0), (0.0, y, top + 1.0), frame),
+        # The house curtain, drawn open, hangs in the wings just inside the arch.
+        _block((0.9, 0.15, top), (-w / 2 + 0.45, y + 0.35, top / 2), legs),
+        _block((0.9, 0.15, top), (w / 2 - 0.45, y + 0.35, top / 2), legs),
+        _block((w, 0.15, 0.9), (0.0, y + 0.35, top - 0.45), legs),
+    ]
+
+
+def _auditorium(v: Venue) -> list[Mesh]:
+    w, d, h = v.stage_width, v.stage_depth, v.stage_height
+    seat = (0.36, 0.05, 0.07)
+    meshes = []
+    y0 = -d / 2 - 2.5
+    for r in range(v.rows):
+        y = y0 - r * 1.0
+        floor = -h + 0.28 * r  # raked seating
+        meshes.append(_block((w + 4, 1.0, 0.28 * r + 0.1), (0.0, y, -h + (0.28 * r + 0.1) / 2 - 0.1), (0.12, 0.1, 0.1)))
+        n = int((w + 2) / 0.6)
+        for s in range(n):
+            x = -(w + 2) / 2 + (s + 0.5) * (w + 2) / n
+            if abs(x) < 0.7:
+                continue  # the centre aisle
+            meshes.append(_block((0.5, 0.45, 0.1), (x, y + 0.05, floor + 0.45), seat))
+            meshes.append(_block((0.5, 0.08, 0.55), (x, y - 0.2, floor + 0.72), seat))
+    return meshes
+
+
+def _house(v: Venue) -> list[Mesh]:
+    """Walls, ceiling and floor so no camera sees into the void."""
+    w, d, h = v.stage_width, v.stage_depth, v.stage_height
+    front = -d / 2 - 2.5 - v.rows * 1.0 - 2.0
+    back = d / 2 + 1.5
+    width = w + 10.0
+    height = v.proscenium_height + 6.0
+    depth = back - front
+    cy = (back + front) / 2
+    wall = (0.07, 0.06, 0.07)
+    return [
+        _block((width, depth, 0.1), (0.0, cy, -h - 0.05), (0.1, 0.08, 0.08)),
+        _block((width, depth, 0.1), (0.0, cy, height), wall),
+        _block((0.1, depth, height + h), (-width / 2, cy, (height - h) / 2), wall),
+        _block((0.1, depth, height + h), (width / 2, cy, (height - h) / 2), wall),
+        _block((width, 0.1, height + h), (0.0, back, (height - h) / 2), (0.03, 0.03, 0.03)),
+        _block((width, 0.1, height + h), (0.0, front, (height - h) / 2), wall),
+    ]
+
+
+def _fixtures(lights: tuple[Light, ...]) -> list[Mesh]:
+    """The lamp housings of the spots, pointed at their targets."""
+    meshes = []
+    for light in lights:
+        if light.kind != "spot":
+            continue
+        p, t = np.array(light.position), np.array(light.target)
+        f = (t - p) / np.linalg.norm(t - p)
+        side = np.cross(f, [0.0, 0.0, 1.0])
+        side = side / np.linalg.norm(side) if np.linalg.norm(side) > 1e-6 else np.array([1.0, 0.0, 0.0])
+        up = np.cross(side, f)
+        m = np.eye(4)
+        m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = side, f, up, p
+        meshes.append(cylinder(0.14, 0.45, 10, 0.18).coloured((0.05, 0.05, 0.05)).transformed(m))
+    return meshes
+
+
+def venue_mesh(venue: Venue, lights: tuple[Light, ...]) -> Mesh:
+    return Mesh.merge(_stage(venue) + [_curtain(venue)] + _proscenium(venue) + _auditorium(venue)
+                      + _house(venue) + _fixtures(lights))

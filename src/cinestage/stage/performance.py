@@ -1,0 +1,100 @@
+"""Performance: the scene model every later stage reads — venue, actors on one clock, lights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cinestage.errors import PerformanceError
+from cinestage.stage.motion import Motion
+
+
+@dataclass(frozen=True)
+class Actor:
+    """One performer. motion is already placed on stage and on the performance clock."""
+
+    name: str
+    motion: Motion
+    costume: tuple[float, float, float]
+    canonical: tuple[int, ...]  # indices of the 7 canonical joints (stage.joints.CANONICAL)
+
+    def canonical_positions(self) -> np.ndarray:
+        """(T, 7, 3) head, neck, left/right shoulder, hips, left/right hip."""
+        return self.motion.positions[:, list(self.canonical)]
+
+    def head(self) -> np.ndarray:
+        """(T, 3) head joint: the target Toric cameras frame."""
+        return self.motion.positions[:, self.canonical[0]]
+
+
+@dataclass(frozen=True)
+class Light:
+    """A stage light. kind: 'spot' (position, target, cone angle) or 'key' (direction only)."""
+
+    name: str
+    kind: str
+    position: tuple[float, float, float]
+    target: tuple[float, float, float]
+    colour: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    intensity: float = 1.0
+    angle: float = 30.0  # full cone angle, degrees
+
+
+@dataclass(frozen=True)
+class Venue:
+    """A proscenium theatre. The stage floor is z = 0, centred on x = 0; the audience is at y < 0."""
+
+    stage_width: float = 12.0
+    stage_depth: float = 7.0
+    stage_height: float = 1.0  # stage floor above the auditorium floor
+    proscenium_height: float = 6.0
+    rows: int = 10
+    curtain_colour: tuple[float, float, float] = (0.42, 0.03, 0.06)
+    floor_colour: tuple[float, float, float] = (0.46, 0.30, 0.17)
+
+
+def default_lights(venue: Venue) -> tuple[Light, ...]:
+    front = -venue.stage_depth / 2 - 4.0
+    return (
+        Light("key", "key", (0.0, front, 8.0), (0.0, 0.0, 1.0), (0.25, 0.24, 0.22)),
+        Light("front-left", "spot", (-4.0, front, 7.0), (-1.5, 0.0, 0.0), (1.0, 0.86, 0.68), 1.0, 50.0),
+        Light("front-right", "spot", (4.0, front, 7.0), (1.5, 0.0, 0.0), (1.0, 0.86, 0.68), 1.0, 50.0),
+        Light("centre", "spot", (0.0, -2.0, 8.0), (0.0, 0.0, 0.0), (0.9, 0.9, 1.0), 1.0, 45.0),
+        Light("back", "spot", (0.0, venue.stage_depth / 2, 7.5), (0.0, -0.5, 1.0), (0.35, 0.45, 1.0), 1.0, 60.0),
+    )
+
+
+@dataclass(frozen=True)
+class Performance:
+    """Actors' motions share one clock: n_frames at fps."""
+
+    name: str
+    fps: float
+    actors: tuple[Actor, ...]
+    venue: Venue = field(default_factory=Venue)
+    lights: tuple[Light, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.actors:
+            raise PerformanceError(self.name, "a performance needs at least one actor")
+        counts = {a.motion.n_frames for a in self.actors}
+        if len(counts) != 1:
+            raise PerformanceError(self.name, f"actors' motions differ in length: {sorted(counts)}")
+        names = [a.name for a in self.actors]
+        if len(set(names)) != len(names):
+            raise PerformanceError(self.name, f"actor names repeat: {names}")
+
+    @property
+    def n_frames(self) -> int:
+        return self.actors[0].motion.n_frames
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps
+
+    def actor(self, name: str) -> Actor:
+        for a in self.actors:
+            if a.name == name:
+                return a
+        raise PerformanceError(self.name, f"no actor named {name!r} (actors: {[a.name for a in self.actors]})")
