@@ -47,7 +47,7 @@ def test_real_actors_are_human_sized_and_stand_on_the_floor(path):
     """Bandai's Head joint is the base of the skull, not its crown, ~0.2-0.3 m below the top
     of the head: over these clips it sits 1.29-1.37 m above the lowest foot joint, and the
     hip joints ~0.9 m — an adult of ~1.6-1.7 m. The lowest foot joint (Toes) is 3-5 cm above
-    z = 0 (joints lie inside the foot), so the floor needs no offset."""
+    z = 0 when standing (joints lie inside the foot), so the floor needs no offset."""
     motion = load_bvh(path)
     names = motion.skeleton.names
     head, _, _, _, hips, _, _ = canonical_indices(names, str(path))
@@ -57,8 +57,9 @@ def test_real_actors_are_human_sized_and_stand_on_the_floor(path):
     hip_height = np.median(motion.positions[:, hips, 2] - lowest_foot)
     assert 1.2 < head_height < 1.9
     assert 0.75 < hip_height < 1.1
-    assert -0.15 < lowest_foot.min() and lowest_foot.max() < 0.15
-    assert np.median(lowest_foot) == pytest.approx(0.0, abs=0.08)
+    assert -0.15 < lowest_foot.min() < 0.15
+    # Some foot is on the floor nearly all the time; only the dance leaves it (jumps to 0.2 m).
+    assert np.percentile(lowest_foot, 95) < 0.15
 
 
 def test_biggest_real_file_loads_well_under_a_second():
@@ -162,7 +163,9 @@ def _write_with_orders(parents, offsets, rotations, root_pos, orders, root_pos_f
         rot_channels = [f"{axis}rotation" for axis in order]
         if parents[j] < 0:
             pos_channels = ["Xposition", "Yposition", "Zposition"]
-            channels = pos_channels + rot_channels if root_pos_first else rot_channels[:1] + pos_channels + rot_channels[1:]
+            # position channels first (the usual) or between the rotation channels
+            channels = pos_channels + rot_channels if root_pos_first else [rot_channels[0], *pos_channels,
+                                                                          *rot_channels[1:]]
         else:
             channels = rot_channels
         joints.append((f"J{j}", parents[j], tuple(offsets[j]), channels))
@@ -356,7 +359,7 @@ def test_the_good_file_used_for_the_malformed_cases_is_fine(tmp_path):
 @pytest.mark.parametrize(
     ("case", "words"),
     [
-        ("short frame line", "frame line 2 has 14 values, the hierarchy has 15 channels"),
+        ("short frame line", "frame 2 has 14 values, the hierarchy has 15 channels"),
         ("zero frames", "no frames"),
         ("non-numeric value", "non-numeric value 'abc'"),
         ("zero frame time", "bad frame time '0'"),

@@ -88,29 +88,37 @@ def _grey(n: int) -> np.ndarray:
     return np.ones((n, 4), np.float32)
 
 
-def box(size=(1.0, 1.0, 1.0), centre=(0.0, 0.0, 0.0)) -> Mesh:
-    """An axis-aligned box with flat-shaded faces."""
-    half = np.asarray(size, np.float64) / 2
+def box(size=(1.0, 1.0, 1.0), centre=(0.0, 0.0, 0.0), cell: float | None = None) -> Mesh:
+    """An axis-aligned box with flat-shaded faces, each face a grid of cells no wider than cell.
+
+    Static lighting is baked into vertex colours, so big faces need vertices where the light
+    changes; grids (not split triangles) keep edges shared and the surface free of cracks.
+    """
+    size = np.asarray(size, np.float64)
+    half = size / 2
     verts, norms, tris = [], [], []
     for axis in range(3):
+        u, w = [a for a in range(3) if a != axis]
+        nu = 1 if cell is None else max(1, int(np.ceil(size[u] / cell)))
+        nw = 1 if cell is None else max(1, int(np.ceil(size[w] / cell)))
+        gu, gw = np.meshgrid(np.linspace(-half[u], half[u], nu + 1), np.linspace(-half[w], half[w], nw + 1), indexing="ij")
         for sign in (-1.0, 1.0):
             n = np.zeros(3)
             n[axis] = sign
-            u, w = [a for a in range(3) if a != axis]
-            corners = []
-            for cu, cw in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
-                p = np.zeros(3)
-                p[axis] = sign * half[axis]
-                p[u] = cu * half[u]
-                p[w] = cw * half[w]
-                corners.append(p + centre)
+            p = np.zeros((nu + 1, nw + 1, 3))
+            p[..., axis] = sign * half[axis]
+            p[..., u], p[..., w] = gu, gw
             base = len(verts)
-            verts += corners
-            norms += [n] * 4
-            # Keep counter-clockwise winding seen from outside.
-            flip = np.dot(np.cross(corners[1] - corners[0], corners[2] - corners[0]), n) < 0
-            tris += [(base, base + 2, base + 1), (base, base + 3, base + 2)] if flip else [
-                (base, base + 1, base + 2), (base, base + 2, base + 3)]
+            verts.extend((p + centre).reshape(-1, 3))
+            norms.extend([n] * p[..., 0].size)
+            idx = base + np.arange((nu + 1) * (nw + 1)).reshape(nu + 1, nw + 1)
+            a, b, c, d = idx[:-1, :-1], idx[1:, :-1], idx[1:, 1:], idx[:-1, 1:]
+            quads = np.stack([a, b, c, d], -1).reshape(-1, 4)
+            # Counter-clockwise seen from outside: the (u, w) order flips with the face's side.
+            if np.dot(np.cross(np.eye(3)[u], np.eye(3)[w]), n) < 0:
+                quads = quads[:, ::-1]
+            tris.extend(quads[:, [0, 1, 2]])
+            tris.extend(quads[:, [0, 2, 3]])
     return Mesh(verts, norms, _grey(len(verts)), tris)
 
 

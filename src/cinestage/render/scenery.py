@@ -8,8 +8,8 @@ from cinestage.render.meshes import Mesh, box, cylinder
 from cinestage.stage.performance import Light, Venue
 
 
-def _block(size, centre, rgb) -> Mesh:
-    return box(size, centre).coloured(rgb)
+def _block(size, centre, rgb, cell: float | None = 1.0) -> Mesh:
+    return box(size, centre, cell).coloured(rgb)
 
 
 def _stage(v: Venue) -> list[Mesh]:
@@ -19,17 +19,18 @@ def _stage(v: Venue) -> list[Mesh]:
     for i in range(n):
         y = -d / 2 + (i + 0.5) * d / n
         shade = 0.88 + 0.12 * ((i * 7919) % 5) / 4
-        planks.append(_block((w, d / n - 0.006, h), (0.0, y, -h / 2), np.multiply(v.floor_colour, shade)))
-    apron = _block((w, 0.05, h), (0.0, -d / 2 - 0.025, -h / 2), (0.08, 0.06, 0.05))
-    return planks + [apron]
+        planks.append(_block((w, d / n - 0.006, 0.02), (0.0, y, -0.01), np.multiply(v.floor_colour, shade), 0.25))
+    body = _block((w, d, h - 0.02), (0.0, 0.0, -h / 2 - 0.01), (0.08, 0.06, 0.05), None)
+    return planks + [body]
 
 
 def _curtain(v: Venue) -> Mesh:
     """A pleated back curtain: alternating fold normals read as fabric under side light."""
-    w, d, top = v.stage_width, v.stage_depth, v.proscenium_height + 0.5
+    w, d, top = v.stage_width + 4.0, v.stage_depth, v.proscenium_height + 0.5
     folds = int(w / 0.35)
     x = np.linspace(-w / 2, w / 2, folds + 1)
     y = d / 2 + 0.12 * (np.arange(folds + 1) % 2)
+    z = np.linspace(0.0, top, int(np.ceil(top / 0.3)) + 1)
     verts, norms, tris = [], [], []
     for i in range(folds):
         p0, p1 = np.array([x[i], y[i]]), np.array([x[i + 1], y[i + 1]])
@@ -37,11 +38,25 @@ def _curtain(v: Venue) -> Mesh:
         n = np.array([t[1], -t[0], 0.0]) / np.linalg.norm(t)
         n = -n if n[1] > 0 else n
         base = len(verts)
-        verts += [(p0[0], p0[1], 0.0), (p1[0], p1[1], 0.0), (p1[0], p1[1], top), (p0[0], p0[1], top)]
-        norms += [n] * 4
-        tris += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+        for zk in z:
+            verts += [(p0[0], p0[1], zk), (p1[0], p1[1], zk)]
+        norms += [n] * (2 * len(z))
+        for k in range(len(z) - 1):
+            a = base + 2 * k
+            tris += [(a, a + 1, a + 3), (a, a + 3, a + 2)]
     rgb = np.array(v.curtain_colour)
     return Mesh(verts, norms, np.tile(np.append(rgb, 1.0), (len(verts), 1)), tris)
+
+
+def _wings(v: Venue) -> list[Mesh]:
+    """Black masking flats ("legs") at both sides, so side cameras see no backstage."""
+    w, d, top = v.stage_width, v.stage_depth, v.proscenium_height + 0.5
+    black = (0.035, 0.03, 0.035)
+    flats = []
+    for k, y in enumerate(np.linspace(-d / 2 + 1.6, d / 2 - 0.6, 3)):
+        for side in (-1, 1):
+            flats.append(_block((1.6, 0.08, top), (side * (w / 2 + 0.4 - 0.1 * k), y, top / 2), black, None))
+    return flats
 
 
 def _proscenium(v: Venue) -> list[Mesh]:
@@ -74,8 +89,8 @@ def _auditorium(v: Venue) -> list[Mesh]:
             x = -(w + 2) / 2 + (s + 0.5) * (w + 2) / n
             if abs(x) < 0.7:
                 continue  # the centre aisle
-            meshes.append(_block((0.5, 0.45, 0.1), (x, y + 0.05, floor + 0.45), seat))
-            meshes.append(_block((0.5, 0.08, 0.55), (x, y - 0.2, floor + 0.72), seat))
+            meshes.append(_block((0.5, 0.45, 0.1), (x, y + 0.05, floor + 0.45), seat, None))
+            meshes.append(_block((0.5, 0.08, 0.55), (x, y - 0.2, floor + 0.72), seat, None))
     return meshes
 
 
@@ -90,7 +105,7 @@ def _house(v: Venue) -> list[Mesh]:
     cy = (back + front) / 2
     wall = (0.07, 0.06, 0.07)
     return [
-        _block((width, depth, 0.1), (0.0, cy, -h - 0.05), (0.1, 0.08, 0.08)),
+        _block((width, depth, 0.1), (0.0, cy, -h - 0.05), (0.1, 0.08, 0.08), 2.0),
         _block((width, depth, 0.1), (0.0, cy, height), wall),
         _block((0.1, depth, height + h), (-width / 2, cy, (height - h) / 2), wall),
         _block((0.1, depth, height + h), (width / 2, cy, (height - h) / 2), wall),
@@ -117,5 +132,5 @@ def _fixtures(lights: tuple[Light, ...]) -> list[Mesh]:
 
 
 def venue_mesh(venue: Venue, lights: tuple[Light, ...]) -> Mesh:
-    return Mesh.merge(_stage(venue) + [_curtain(venue)] + _proscenium(venue) + _auditorium(venue)
-                      + _house(venue) + _fixtures(lights))
+    return Mesh.merge(_stage(venue) + [_curtain(venue)] + _wings(venue) + _proscenium(venue)
+                      + _auditorium(venue) + _house(venue) + _fixtures(lights))

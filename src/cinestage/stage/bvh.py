@@ -71,12 +71,12 @@ def parse_bvh(text: str, source: str = "<memory>", units: str = "auto") -> Motio
     joints = _parse_hierarchy(head, source)
     n_channels = _assign_channels(joints)
     fps, values = _parse_motion(tail, n_channels, source)
-    local = _forward_kinematics(joints, values)
+    file_positions = _forward_kinematics(joints, values)
     if units == "auto":
-        scale = _auto_scale(joints, local)
+        scale = _auto_scale(joints, file_positions)
     else:
         scale = UNIT_SCALES[units]
-    positions = (local * scale) @ _Y_UP_TO_Z_UP.T
+    positions = (file_positions * scale) @ _Y_UP_TO_Z_UP.T
     skeleton = Skeleton(tuple(j.name for j in joints), tuple(j.parent for j in joints))
     return Motion(skeleton, np.ascontiguousarray(positions), fps, source)
 
@@ -227,15 +227,13 @@ def _parse_motion(tail: str, n_channels: int, source: str) -> tuple[float, np.nd
 
     tokens: list[str] = []
     rows = 0
-    first_line = i
-    for k in range(i, len(lines)):
-        parts = lines[k].split()
+    for line in lines[i:]:
+        parts = line.split()
         if not parts:
             continue
         if len(parts) != n_channels:
-            raise MotionError(
-                source, f"frame line {k - first_line + 1} has {len(parts)} values, the hierarchy has {n_channels} channels"
-            )
+            problem = f"frame {rows + 1} has {len(parts)} values, the hierarchy has {n_channels} channels"
+            raise MotionError(source, problem)
         tokens.extend(parts)
         rows += 1
     if rows != n_frames:

@@ -1,8 +1,7 @@
 #version 130
-// Theatre lighting without shadows: ambient + a key from the front of house + spotlights
-// with soft cones. flat_mode draws unlit colours so tests can find actors by colour.
+// Moving actors: ambient + a key from the front of house + soft-edged spotlights, no shadows.
+// Mirrors cinestage.render.lighting.bake (which lights the static venue) plus a specular term.
 const int MAX_SPOTS = 8;
-uniform int flat_mode;
 uniform vec3 ambient;
 uniform vec3 key_dir;
 uniform vec3 key_colour;
@@ -18,10 +17,6 @@ in vec4 colour;
 out vec4 frag;
 
 void main() {
-    if (flat_mode != 0) {
-        frag = vec4(colour.rgb, 1.0);
-        return;
-    }
     vec3 n = normalize(world_normal);
     vec3 v = normalize(camera_pos - world_pos);
     // Two-sided surfaces (curtain folds, thin panels) face the viewer.

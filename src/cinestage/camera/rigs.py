@@ -1,0 +1,182 @@
+"""Camera rigs: each turns a performance into a CameraTrack (world pose + FOV per frame).
+
+Classic rigs (fixed, orbit, dolly, follow) aim at the pair; Toric rigs (group framing and the
+four canonical behaviours of Jiang et al. 2020) place the two heads at chosen screen points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cinestage.camera.shots import ShotLayout
+from cinestage.camera.track import CameraTrack
+from cinestage.errors import CameraError
+from cinestage.geometry import (
+    camera_from_toric,
+    gaussian_smooth,
+    look_at,
+    orientation_for_screen,
+    project,
+    screen_angle,
+    smooth_pose_track,
+)
+from cinestage.stage.features import facing_direction
+from cinestage.stage.performance import Actor, Performance
+
+
+@dataclass(frozen=True)
+class Shooting:
+    """What every rig needs: the performance, the pair it frames and the image shape."""
+
+    performance: Performance
+    a: Actor
+    b: Actor
+    aspect: float
+    fov_y: float  # radians, the default vertical field of view
+
+    @property
+    def n(self) -> int:
+        return self.performance.n_frames
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.n) / self.performance.fps
+
+    def heads(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.a.head(), self.b.head()
+
+    def centre(self, radius: int = 12) -> np.ndarray:
+        """(T, 3) smoothed point between the actors at chest height: where classic rigs aim."""
+        pa, pb = self.a.canonical_positions(), self.b.canonical_positions()
+        mid = (pa[:, 0] + pa[:, 4] + pb[:, 0] + pb[:, 4]) / 4
+        return gaussian_smooth(mid, radius)
+
+    def track(self, name: str, rig: str, positions, rotations, fov_y=None, **params) -> CameraTrack:
+        fov = np.full(self.n, self.fov_y) if fov_y is None else np.broadcast_to(np.asarray(fov_y, float), (self.n,)).copy()
+        return CameraTrack(name, self.performance.fps, np.asarray(positions, float), np.asarray(rotations, float),
+                           fov, self.aspect, rig, params)
+
+
+def fixed(s: Shooting, name: str, position, target=None) -> CameraTrack:
+    """A locked-off camera aimed at the pair's average position over the whole performance."""
+    p = np.asarray(position, float)
+    aim = s.centre().mean(axis=0) if target is None else np.asarray(target, float)
+    r = look_at(p, aim)
+    return s.track(name, "fixed", np.tile(p, (s.n, 1)), np.tile(r, (s.n, 1, 1)), position=p.tolist())
+
+
+def orbit(s: Shooting, name: str, radius: float, height: float, speed_deg: float, start_deg: float) -> CameraTrack:
+    """Circles the pair's centre at constant height and angular speed, always facing it."""
+    c = s.centre()
+    ang = np.radians(start_deg + speed_deg * s.times)
+    p = np.stack([c[:, 0] + radius * np.cos(ang), c[:, 1] + radius * np.sin(ang), np.full(s.n, height)], 1)
+    return s.track(name, "orbit", p, look_at(p, c), radius=radius, height=height, speed_deg=speed_deg, start_deg=start_deg)
+
+
+def dolly(s: Shooting, name: str, start, end) -> CameraTrack:
+    """Travels a straight track at constant speed over the performance, panning with the pair."""
+    a, b = np.asarray(start, float), np.asarray(end, float)
+    u = (s.times / max(s.times[-1], 1e-9))[:, None]
+    # Ease in and out: a dolly grip accelerates and brakes, never jerks.
+    u = u * u * (3 - 2 * u)
+    p = a + (b - a) * u
+    return s.track(name, "dolly", p, look_at(p, s.centre()), start=a.tolist(), end=b.tolist())
+
+
+def follow(s: Shooting, name: str, position, actor: Actor, dead_zone: float, stiffness: float = 0.15) -> CameraTrack:
+    """A pan/tilt head that re-aims only when the actor leaves the dead zone around the centre."""
+    p = np.asarray(position, float)
+    pts = actor.canonical_positions()
+    target = (pts[:, 0] + pts[:, 4]) / 2
+    aim = target[0].copy()
+    aims = np.empty((s.n, 3))
+    for t in range(s.n):
+        r = look_at(p, aim)
+        screen, depth = project(target[t], p, r, s.fov_y, s.aspect)
+        excess = np.sign(screen) * np.maximum(np.abs(screen) - dead_zone, 0.0)
+        if depth > 0 and np.any(excess != 0):
+            # Move the aim point so the actor returns toward the dead-zone edge, damped.
+            desired = aim + (target[t] - aim) * np.clip(np.abs(excess).max() / max(np.abs(screen).max(), 1e-9), 0, 1)
+            aim = aim + (desired - aim) * stiffness * 4
+        aims[t] = aim
+    aims = gaussian_smooth(aims, 4)
+    return s.track(name, "follow", np.tile(p, (s.n, 1)), look_at(p, aims), actor=actor.name, dead_zone=dead_zone,
+                   position=p.tolist())
+
+
+def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, **params) -> CameraTrack:
+    """Heads of A and B at screen points pa, pb (each (2,)), from Toric angles theta, phi per frame."""
+    ha, hb = s.heads()
+    pa, pb = np.asarray(pa, float), np.asarray(pb, float)
+    alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+    theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
+    p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
+    p, r = smooth_pose_track(p, r, smooth)
+    return s.track(name, rig, p, r, screen_a=pa.tolist(), screen_b=pb.tolist(), **params)
+
+
+def _facing_angle(s: Shooting) -> np.ndarray:
+    """Signed angle of A's facing relative to the A→B line on the ground, unwrapped, smoothed."""
+    f = facing_direction(s.a.canonical_positions())
+    line = (s.b.head() - s.a.head())[:, :2]
+    ang = np.arctan2(line[:, 0] * f[:, 1] - line[:, 1] * f[:, 0], np.sum(line * f, axis=1))
+    return gaussian_smooth(np.unwrap(ang), 12)
+
+
+def behaviour(s: Shooting, name: str, kind: str, layout: ShotLayout, theta0: float | None = None, phi0: float = 0.2,
+              amplitude_deg: float = 25.0, period: float = 12.0, distance: float | None = None) -> CameraTrack:
+    """The four canonical Toric behaviours: direct, relative, sin_cos, side_track."""
+    pa, pb = layout.points()
+    alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+    mid_theta = np.pi - alpha if theta0 is None else theta0
+    common = dict(behaviour=kind, theta0=float(mid_theta), phi0=phi0)
+    if kind == "direct":
+        return toric(s, name, pa, pb, mid_theta, phi0, "toric", **common)
+    if kind == "relative":
+        # The camera swings with A's turn relative to the pair axis, keeping A's face in view.
+        ang = _facing_angle(s)
+        return toric(s, name, pa, pb, mid_theta + 0.5 * (ang - ang[0]), phi0, "toric", **common)
+    if kind == "sin_cos":
+        w = 2 * np.pi * s.times / period
+        amp = np.radians(amplitude_deg)
+        return toric(s, name, pa, pb, mid_theta + amp * np.sin(w), phi0 + 0.4 * amp * np.cos(w), "toric",
+                     amplitude_deg=amplitude_deg, period=period, **common)
+    if kind == "side_track":
+        return side_track(s, name, layout, phi0, distance, **common)
+    raise CameraError(name, f"unknown behaviour {kind!r}; choose direct, relative, sin_cos or side_track")
+
+
+def side_track(s: Shooting, name: str, layout: ShotLayout, phi0: float, distance: float | None, **params) -> CameraTrack:
+    """Travels on a line beside the pair (parallel to their mean axis) and zooms to hold the layout."""
+    ha, hb = s.heads()
+    c = s.centre(25)
+    axis = (hb - ha).mean(axis=0)
+    axis[2] = 0.0
+    axis /= max(np.linalg.norm(axis), 1e-9)
+    side = np.cross([0.0, 0.0, 1.0], axis)  # A appears left of B from this side
+    pa, pb = layout.points()
+    sep = float(np.median(np.linalg.norm(hb - ha, axis=1)))
+    if distance is None:
+        alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+        distance = sep / (2 * np.tan(alpha / 2))
+    p = c - side * distance * np.cos(phi0) + np.array([0.0, 0.0, distance * np.sin(phi0)])
+    # Keep only the travel along the axis; the track itself is straight.
+    base = c[0] - side * distance * np.cos(phi0)
+    along = (p - base) @ axis
+    p = base + np.outer(gaussian_smooth(along, 10), axis) + np.array([0.0, 0.0, distance * np.sin(phi0)])
+    p[:, 2] = c[:, 2].mean() + distance * np.sin(phi0)
+    # Zoom so the heads' angular separation fills the layout's screen separation.
+    world_alpha = np.arccos(np.clip(np.sum(_unit(ha - p) * _unit(hb - p), axis=1), -1, 1))
+    half_sep = abs(layout.xB - layout.xA) / 2
+    tan_half_x = np.tan(np.maximum(world_alpha, 1e-3) / 2) / max(half_sep, 1e-3)
+    fov_y = 2 * np.arctan(tan_half_x / s.aspect)
+    fov_y = gaussian_smooth(np.clip(fov_y, np.radians(12), np.radians(75)), 10)
+    r = orientation_for_screen(p, ha, hb, pa, pb, fov_y, s.aspect)
+    p, r = smooth_pose_track(p, r, 10)
+    return s.track(name, "toric", p, r, fov_y, distance=float(distance), **params)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)

@@ -1,0 +1,148 @@
+"""CAMERAS.yaml: a list of named cameras, each a rig with its parameters, validated up front.
+
+    cameras:
+      - {name: wide, rig: fixed, position: [0, -13, 2.5]}
+      - {name: two-shot, rig: toric, behaviour: direct, shot: medium-mid}
+      - {name: circle, rig: orbit, radius: 6, height: 2.2, speed: 12}
+
+Every camera may set fov (vertical, degrees) and pair (the two actors it frames).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from cinestage.camera import rigs
+from cinestage.camera.shots import SHOTS, shot
+from cinestage.camera.track import CameraTrack
+from cinestage.errors import CameraError
+from cinestage.geometry import screen_angle
+from cinestage.stage.performance import Performance
+
+Vec3 = tuple[float, float, float]
+ShotName = Literal[tuple(SHOTS)]  # type: ignore[valid-type]
+
+
+class _Camera(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    fov: float = Field(40.0, gt=5.0, lt=120.0, description="vertical field of view, degrees")
+    pair: tuple[str, str] | None = None
+
+
+class Fixed(_Camera):
+    rig: Literal["fixed"]
+    position: Vec3
+    target: Vec3 | None = None
+
+
+class Orbit(_Camera):
+    rig: Literal["orbit"]
+    radius: float = Field(6.0, gt=0.3)
+    height: float = 2.0
+    speed: float = Field(10.0, description="degrees per second")
+    start: float = Field(-90.0, description="start angle, degrees; -90 is in front of the stage")
+
+
+class Dolly(_Camera):
+    rig: Literal["dolly"]
+    start: Vec3
+    end: Vec3
+
+
+class Follow(_Camera):
+    rig: Literal["follow"]
+    position: Vec3
+    actor: str
+    dead_zone: float = Field(0.25, ge=0.0, lt=1.0)
+
+
+class Group(_Camera):
+    rig: Literal["group"]
+    screen_a: tuple[float, float] = (-1 / 3, 0.3)
+    screen_b: tuple[float, float] = (1 / 3, 0.3)
+    theta: float | None = Field(None, description="Toric theta, degrees (default: symmetric)")
+    phi: float = Field(12.0, description="Toric phi, degrees (> 0 above the pair)")
+
+
+class Toric(_Camera):
+    rig: Literal["toric"]
+    behaviour: Literal["direct", "relative", "sin_cos", "side_track"]
+    shot: ShotName = "medium-mid"  # type: ignore[valid-type]
+    phi: float = 12.0
+    amplitude: float = 25.0
+    period: float = Field(12.0, gt=0.5)
+
+
+CameraSpec = Annotated[Union[Fixed, Orbit, Dolly, Follow, Group, Toric], Field(discriminator="rig")]
+
+
+class CameraList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cameras: list[CameraSpec] = Field(min_length=1)
+
+
+def parse_cameras(data: object, source: str) -> list:
+    try:
+        specs = TypeAdapter(CameraList).validate_python(data).cameras
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise CameraError(source, f"{where}: {err['msg']}") from None
+    names = [c.name for c in specs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise CameraError(source, f"camera names repeat: {', '.join(dup)}")
+    return specs
+
+
+def load_cameras(path: Path) -> list:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise CameraError(str(path), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CameraError(str(path), f"cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise CameraError(str(path), f"not valid YAML{at}") from None
+    return parse_cameras(data, str(path))
+
+
+def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
+    """Runs the camera's rig over the performance."""
+    if len(performance.actors) < 2 and spec.rig in ("group", "toric"):
+        raise CameraError(spec.name, f"a {spec.rig} camera frames two actors; the performance has one")
+    names = spec.pair or tuple(a.name for a in performance.actors[:2])
+    try:
+        a = performance.actor(names[0])
+        b = performance.actor(names[-1])
+    except Exception as exc:
+        raise CameraError(spec.name, str(exc)) from None
+    s = rigs.Shooting(performance, a, b, aspect, np.radians(spec.fov))
+    if spec.rig == "fixed":
+        return rigs.fixed(s, spec.name, spec.position, spec.target)
+    if spec.rig == "orbit":
+        return rigs.orbit(s, spec.name, spec.radius, spec.height, spec.speed, spec.start)
+    if spec.rig == "dolly":
+        return rigs.dolly(s, spec.name, spec.start, spec.end)
+    if spec.rig == "follow":
+        try:
+            actor = performance.actor(spec.actor)
+        except Exception as exc:
+            raise CameraError(spec.name, str(exc)) from None
+        return rigs.follow(s, spec.name, spec.position, actor, spec.dead_zone)
+    if spec.rig == "group":
+        pa, pb = np.array(spec.screen_a), np.array(spec.screen_b)
+        alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+        theta = np.pi - alpha if spec.theta is None else np.radians(spec.theta)
+        return rigs.toric(s, spec.name, pa, pb, theta, np.radians(spec.phi), "group")
+    return rigs.behaviour(s, spec.name, spec.behaviour, shot(spec.shot), None, np.radians(spec.phi),
+                          spec.amplitude, spec.period)
