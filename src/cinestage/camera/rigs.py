@@ -144,7 +144,7 @@ def behaviour(s: Shooting, name: str, kind: str, layout: ShotLayout, theta0: flo
         return toric(s, name, pa, pb, mid_theta + amp * np.sin(w), phi0 + 0.4 * amp * np.cos(w), "toric",
                      amplitude_deg=amplitude_deg, period=period, **common)
     if kind == "side_track":
-        return side_track(s, name, layout, phi0, distance, **common)
+        return side_track(s, name, layout, phi0, distance, behaviour=kind)
     raise CameraError(name, f"unknown behaviour {kind!r}; choose direct, relative, sin_cos or side_track")
 
 

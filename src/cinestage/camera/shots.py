@@ -28,8 +28,8 @@ SHOTS: dict[str, ShotLayout] = {
     "medium-left": ShotLayout(-0.62, -0.08, 0.38),
     "medium-mid": ShotLayout(-0.28, 0.28, 0.38),
     "medium-right": ShotLayout(0.08, 0.62, 0.38),
-    "far-left": ShotLayout(-0.55, -0.30, 0.25),
-    "far-right": ShotLayout(0.30, 0.55, 0.25),
+    "far-left": ShotLayout(-0.55, -0.18, 0.22),
+    "far-right": ShotLayout(0.18, 0.55, 0.22),
 }
 
 

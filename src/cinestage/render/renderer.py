@@ -117,8 +117,12 @@ class TiledTarget:
 
 
 def render_videos(performance: Performance, tracks: Sequence[CameraTrack], paths: Sequence[Path],
-                  opts: RenderOptions, progress: Callable[[int, int], None] | None = None) -> None:
-    """Render every track to its path (MP4). All or nothing: on failure no finished name appears."""
+                  opts: RenderOptions, progress: Callable[[int, int], None] | None = None,
+                  stills: Sequence[int] = ()) -> dict[int, list[np.ndarray]]:
+    """Render every track to its path (MP4) and return RGB stills of the requested frames, per camera.
+
+    All or nothing: on failure no finished video name appears.
+    """
     for t in tracks:
         if t.n_frames != performance.n_frames:
             raise RenderError(t.name, f"camera track has {t.n_frames} frames, the performance {performance.n_frames}")
@@ -130,12 +134,16 @@ def render_videos(performance: Performance, tracks: Sequence[CameraTrack], paths
     # Encoding runs beside the next frame's rendering; PyAV releases the GIL inside x264.
     pool = ThreadPoolExecutor(max_workers=1)
     pending = None
+    kept: dict[int, list[np.ndarray]] = {}
+    wanted = set(stills)
     try:
         for frame in range(performance.n_frames):
             scene.pose(frame)
             for i, track in enumerate(tracks):
                 target.set_pose(i, track, frame)
             image = target.grab().copy()
+            if frame in wanted:
+                kept[frame] = [target.tile(image, i)[..., 2::-1].copy() for i in range(len(tracks))]
             if pending is not None:
                 pending.result()
             pending = pool.submit(_encode, writers, target, image)
@@ -145,6 +153,7 @@ def render_videos(performance: Performance, tracks: Sequence[CameraTrack], paths
             pending.result()
         for w in writers:
             w.close()
+        return kept
     except BaseException:
         for w in writers:
             w.abort()

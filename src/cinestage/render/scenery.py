@@ -94,23 +94,27 @@ def _auditorium(v: Venue) -> list[Mesh]:
     return meshes
 
 
+def house_bounds(v: Venue) -> tuple[np.ndarray, np.ndarray]:
+    """Inner corners (min, max) of the theatre's walls: cameras must stay inside them."""
+    back = v.stage_depth / 2 + 1.5
+    front = -v.stage_depth / 2 - max(2.5 + v.rows * 1.0 + 4.0, 25.0)
+    half = max(v.stage_width / 2 + 8.0, 15.0)
+    return np.array([-half, front, -v.stage_height]), np.array([half, back, v.proscenium_height + 8.0])
+
+
 def _house(v: Venue) -> list[Mesh]:
     """Walls, ceiling and floor so no camera sees into the void."""
-    w, d, h = v.stage_width, v.stage_depth, v.stage_height
-    front = -d / 2 - 2.5 - v.rows * 1.0 - 2.0
-    back = d / 2 + 1.5
-    width = w + 10.0
-    height = v.proscenium_height + 6.0
-    depth = back - front
-    cy = (back + front) / 2
+    lo, hi = house_bounds(v)
+    size = hi - lo
+    c = (lo + hi) / 2
     wall = (0.07, 0.06, 0.07)
     return [
-        _block((width, depth, 0.1), (0.0, cy, -h - 0.05), (0.1, 0.08, 0.08), 2.0),
-        _block((width, depth, 0.1), (0.0, cy, height), wall),
-        _block((0.1, depth, height + h), (-width / 2, cy, (height - h) / 2), wall),
-        _block((0.1, depth, height + h), (width / 2, cy, (height - h) / 2), wall),
-        _block((width, 0.1, height + h), (0.0, back, (height - h) / 2), (0.03, 0.03, 0.03)),
-        _block((width, 0.1, height + h), (0.0, front, (height - h) / 2), wall),
+        _block((size[0], size[1], 0.1), (c[0], c[1], lo[2] - 0.05), (0.1, 0.08, 0.08), 2.0),
+        _block((size[0], size[1], 0.1), (c[0], c[1], hi[2] + 0.05), wall, None),
+        _block((0.1, size[1], size[2]), (lo[0] - 0.05, c[1], c[2]), wall, None),
+        _block((0.1, size[1], size[2]), (hi[0] + 0.05, c[1], c[2]), wall, None),
+        _block((size[0], 0.1, size[2]), (c[0], hi[1] + 0.05, c[2]), (0.03, 0.03, 0.03), None),
+        _block((size[0], 0.1, size[2]), (c[0], lo[1] - 0.05, c[2]), wall, None),
     ]
 
 
