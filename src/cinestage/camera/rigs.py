@@ -108,13 +108,37 @@ def follow(s: Shooting, name: str, position, actor: Actor, dead_zone: float, sti
 
 def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, **params) -> CameraTrack:
     """Heads of A and B at screen points pa, pb (each (2,)), from Toric angles theta, phi per frame."""
-    ha, hb = s.heads()
+    ha, hb, swap = _audience_order(*s.heads())
     pa, pb = np.asarray(pa, float), np.asarray(pb, float)
     alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
-    p, r = smooth_pose_track(p, r, smooth)
+    # Smooth within each stretch between role swaps: blending across one would fly the camera
+    # through the pair, so a swap is a clean jump (the programme editor cuts around it).
+    cuts = np.flatnonzero(np.diff(swap)) + 1
+    for seg in np.split(np.arange(s.n), cuts):
+        p[seg], r[seg] = smooth_pose_track(p[seg], r[seg], smooth)
     return s.track(name, rig, p, r, screen_a=pa.tolist(), screen_b=pb.tolist(), **params)
+
+
+def _audience_order(ha: np.ndarray, hb: np.ndarray, hysteresis: float = 0.25):
+    """Swap which head goes to which screen point when the actors cross the stage.
+
+    A Toric layout with A left of B puts the camera on the side of AB from which that holds;
+    when the actors exchange places that side turns upstage, behind the curtain. Like an
+    operator re-establishing the line, the roles swap once the pair axis has turned well past
+    perpendicular to the audience (hysteresis avoids flicker when they stand one behind the
+    other). Returns the reordered heads and the per-frame swap flags.
+    """
+    ab = hb - ha
+    across = ab[:, 0] / np.maximum(np.linalg.norm(ab[:, :2], axis=1), 1e-9)  # +1: B on the audience's right
+    swap = np.zeros(len(ab), bool)
+    state = across[0] < 0
+    for t, a in enumerate(across):
+        if (state and a > hysteresis) or (not state and a < -hysteresis):
+            state = not state
+        swap[t] = state
+    return np.where(swap[:, None], hb, ha), np.where(swap[:, None], ha, hb), swap
 
 
 def _facing_angle(s: Shooting) -> np.ndarray:

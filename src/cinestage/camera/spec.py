@@ -120,7 +120,9 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
     """Runs the camera's rig over the performance."""
     if len(performance.actors) < 2 and spec.rig in ("group", "toric"):
         raise CameraError(spec.name, f"a {spec.rig} camera frames two actors; the performance has one")
-    names = spec.pair or tuple(a.name for a in performance.actors[:2])
+    # Unless told, A is whoever starts on the audience's left, so that Toric layouts with A
+    # left of B put the camera in the house, not behind the back curtain.
+    names = spec.pair or tuple(a.name for a in sorted(performance.actors[:2], key=lambda a: a.head()[0, 0]))
     try:
         a = performance.actor(names[0])
         b = performance.actor(names[-1])

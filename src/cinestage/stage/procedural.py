@@ -209,8 +209,8 @@ def _ease(x: np.ndarray, ramp: float) -> np.ndarray:
 
 
 def _envelope(t: np.ndarray, t0: float, t1: float, ramp: float | None = None) -> np.ndarray:
-    """1 inside [t0, t1], easing in and out over `ramp` seconds (a third of the window at most)."""
-    r = min(0.45, (t1 - t0) / 3.0) if ramp is None else ramp
+    """1 inside [t0, t1], easing in and out over `ramp` seconds (0.5 s, less in a short window)."""
+    r = min(0.5, (t1 - t0) / 2.5) if ramp is None else ramp
     r = max(r, 1e-6)
     return _smoothstep((t - t0) / r) * _smoothstep((t1 - t) / r)
 
@@ -304,11 +304,53 @@ class Spot(Path):
         return self.h0 + (self.h1 - self.h0) * np.asarray(u, dtype=np.float64)
 
 
+class Chain(Path):
+    """Paths walked one after the other (each must start where the previous ends, along it)."""
+
+    def __init__(self, *paths: Path):
+        self.paths = paths
+        self._ends = np.cumsum([p.length for p in paths])
+        self.length = float(self._ends[-1])
+        # Shift each part's heading by whole turns so the chain's heading is continuous.
+        self._offsets, prev = [], None
+        for p in paths:
+            h0 = float(p.heading(np.zeros(1))[0])
+            off = 0.0 if prev is None else 2.0 * np.pi * round((prev - h0) / (2.0 * np.pi))
+            self._offsets.append(off)
+            prev = float(p.heading(np.ones(1))[0]) + off
+
+    def _locate(self, u):
+        s = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0) * self.length
+        part = np.minimum(np.searchsorted(self._ends, s, side="right"), len(self.paths) - 1)
+        start = np.concatenate([[0.0], self._ends])[part]
+        lengths = np.array([p.length for p in self.paths])[part]
+        return part, np.clip((s - start) / np.maximum(lengths, 1e-12), 0.0, 1.0)
+
+    def xy(self, u):
+        part, local = self._locate(u)
+        out = np.zeros((len(part), 2))
+        for k, p in enumerate(self.paths):
+            sel = part == k
+            if np.any(sel):
+                out[sel] = p.xy(local[sel])
+        return out
+
+    def heading(self, u):
+        part, local = self._locate(u)
+        out = np.zeros(len(part))
+        for k, p in enumerate(self.paths):
+            sel = part == k
+            if np.any(sel):
+                out[sel] = p.heading(local[sel]) + self._offsets[k]
+        return out
+
+
 # --------------------------------------------------------------------------------------------
 # Choreography: what one actor does, in seconds
 # --------------------------------------------------------------------------------------------
 
-# Gait constants, for a 1.75 m body (scaled by Body.scale).
+# Gait constants. Step length and timing belong to the script (every body walks the same
+# path in the same steps); the foot lift is a body length, tuned for 1.75 m and scaled.
 _STEP_MAX = 0.60  # metres of body travel per step at most
 _STEP_TIME = 0.52  # seconds per step at an easy stage walk (~115 steps / min)
 _TURN_PER_STEP = math.pi / 3.0  # radians of in-place turn per step
@@ -325,7 +367,10 @@ _CLEARANCE = 0.035  # metres of extra ankle lift at mid-swing on a full step
 class Move:
     """The body travels along `path` from t0 to t1 in `n_steps` alternating steps.
 
-    `heading_offset` (a multiple of 2 pi) keeps the heading continuous with what came before.
+    `heading_offset` (a multiple of 2 pi) keeps the heading continuous with what came before;
+    when the path does not start along the actor's heading, the heading starts `turn_in`
+    radians off the path and turns onto it over the first `turn_in_u` of the path (the actor
+    turns while stepping off).
     """
 
     t0: float
@@ -334,6 +379,8 @@ class Move:
     n_steps: int
     first_foot: int = LEFT
     heading_offset: float = 0.0
+    turn_in: float = 0.0
+    turn_in_u: float = 1.0
 
     @property
     def sigma_end(self) -> float:
@@ -350,7 +397,8 @@ class Move:
 
     def pose(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u = np.atleast_1d(np.asarray(u, dtype=np.float64))
-        return self.path.xy(u), self.path.heading(u) + self.heading_offset
+        blend = self.turn_in * (1.0 - _smoothstep(u / self.turn_in_u))
+        return self.path.xy(u), self.path.heading(u) + self.heading_offset + blend
 
 
 GestureKind = Literal["wave", "reach", "raise_hands", "bow"]
@@ -418,15 +466,23 @@ class ActorScript:
             raise PerformanceError("choreography", "a path must start where the actor stands")
         h0 = float(path.heading(np.zeros(1))[0])
         offset = 2.0 * np.pi * round((self.end_heading - h0) / (2.0 * np.pi))
-        self.moves.append(Move(t0, t1, path, n_steps, first, offset))
+        turn_in = self.end_heading - (h0 + offset)
+        # Turn over ~1.5 steps, more for a turn of more than 90 degrees.
+        turn_steps = max(1.5, abs(turn_in) / _TURN_PER_STEP)
+        turn_in_u = min(0.7, turn_steps / max(n_steps - 3.0 + _LAND_LEAD, 1.0))
+        if abs(turn_in) < 1e-9:
+            turn_in, turn_in_u = 0.0, 1.0
+        self.moves.append(Move(t0, t1, path, n_steps, first, offset, turn_in, turn_in_u))
         return self
 
-    def walk(self, t0: float, t1: float, path: Path, scale: float = 1.0) -> "ActorScript":
-        """Walk along `path` (starting where the actor stands), facing along it."""
-        step = _STEP_MAX * scale
-        n = max(2, math.ceil(path.length / step + 2.0 - _LAND_LEAD + 1.0), round((t1 - t0) / _STEP_TIME))
+    def walk(self, t0: float, t1: float, path: Path) -> "ActorScript":
+        """Walk along `path` (starting where the actor stands), facing along it; if the path
+        leaves in another direction than the actor faces, the actor turns into it while
+        stepping off."""
+        # Enough steps that none is longer than _STEP_MAX, and about one per _STEP_TIME.
+        n = max(math.ceil(path.length / _STEP_MAX + 3.0 - _LAND_LEAD), _steps_for(t1 - t0))
         # Turn-side foot first on a curve, so the first step opens the turn.
-        bend = float(_wrap(path.heading(np.array([0.3]))[0] - path.heading(np.zeros(1))[0]))
+        bend = float(_wrap(path.heading(np.array([0.3]))[0] - self.end_heading))
         return self._add(t0, t1, path, n, LEFT if bend >= 0 else RIGHT)
 
     def walk_to(self, t0: float, t1: float, xy, end_heading: float | None = None) -> "ActorScript":
@@ -454,11 +510,23 @@ class ActorScript:
         return self.walk(t0, t1, Arc(c, float(np.linalg.norm(r)), float(np.arctan2(r[1], r[0])), sweep))
 
     def gesture(self, kind: GestureKind, t0: float, t1: float, arm: str = "right") -> "ActorScript":
+        """Add a gesture (see `Gesture`); gestures of one arm should not overlap in time."""
+        if kind not in ("wave", "reach", "raise_hands", "bow"):
+            raise PerformanceError("choreography", f"unknown gesture {kind!r}")
+        if arm not in ("left", "right"):
+            raise PerformanceError("choreography", f"arm must be 'left' or 'right', got {arm!r}")
+        if not t1 > t0:
+            raise PerformanceError("choreography", f"a gesture must take time, got [{t0}, {t1}]")
         self.gestures.append(Gesture(kind, t0, t1, arm))  # type: ignore[arg-type]
         return self
 
     def look(self, t0: float, t1: float, target: str | tuple[float, float] = "partner") -> "ActorScript":
-        self.looks.append(Look(t0, t1, target))
+        """Turn the head toward "partner", "audience" or a stage point (x, y) over [t0, t1]."""
+        if isinstance(target, str) and target not in ("partner", "audience"):
+            raise PerformanceError("choreography", f"look target must be 'partner', 'audience' or (x, y), got {target!r}")
+        if not t1 > t0:
+            raise PerformanceError("choreography", f"a look must take time, got [{t0}, {t1}]")
+        self.looks.append(Look(t0, t1, target if isinstance(target, str) else (float(target[0]), float(target[1]))))
         return self
 
 
@@ -625,7 +693,7 @@ def _arm_pose(kind: str, side: float, t: np.ndarray, t0: float):
 
 
 def _arms(script: ActorScript, times: np.ndarray, loco: _Locomotion, body: Body):
-    """Per arm: upper-arm direction (T, 3), elbow flexion (T,), bend reference (T, 3), arm frame."""
+    """Per arm (left, right): upper-arm direction (T, 3), elbow flexion (T,), bend reference (T, 3)."""
     # Arm counter-swing: each arm swings forward when the opposite foot is ahead.
     fwd = front_of(loco.heading)[:, :2]
     ahead = np.einsum("ti,ti->t", loco.ankle[RIGHT][:, :2] - loco.ankle[LEFT][:, :2], fwd)
@@ -746,7 +814,7 @@ def _pose(script: ActorScript, times: np.ndarray, body: Body, loco: _Locomotion,
     P[:, _J["Hips"]] = hips
 
     # Trunk: forward lean while walking, the bow, breathing; the chest counter-rotates the pelvis.
-    pitch = 0.05 * a + 0.65 * bow - 0.08 * lean_back + breath * still
+    pitch = 0.05 * a + 0.75 * bow - 0.08 * lean_back + breath * still
     chest_yaw = -0.6 * twist
     P[:, _J["Spine"]] = hips + _apply(_tilt(psi + 0.3 * twist, 0.6 * pitch), [0.0, 0.0, body.spine_up])
     P[:, _J["Chest"]] = P[:, _J["Spine"]] + _apply(_tilt(psi, 0.85 * pitch), [0.0, 0.0, body.chest_up])
@@ -861,14 +929,20 @@ def walk_cycle(
 # The duet
 # --------------------------------------------------------------------------------------------
 
-# Phase lengths (seconds) of the 20 s script and the least each may shrink to; any other
-# duration >= 4 s interpolates between the two, so every beat survives in a short clip.
+# Phase lengths (seconds) of the script at 4 s (the least each beat may shrink to), 10 s (the
+# demo: the entrance keeps most of its walk) and 20 s. Other durations interpolate between
+# these (and scale the 20 s script beyond it), so every beat survives in a short clip.
 _PHASES = ("enter", "settle", "turn", "meet", "pause", "circle", "pause2", "part")
-_BASE = dict(enter=5.2, settle=0.3, turn=1.2, meet=5.0, pause=0.3, circle=3.8, pause2=0.2, part=4.0)
-_MIN = dict(enter=0.5, settle=0.0, turn=0.5, meet=1.4, pause=0.0, circle=0.7, pause2=0.0, part=0.9)
+_ANCHORS = {
+    4.0: dict(enter=0.9, settle=0.0, turn=0.5, meet=1.2, pause=0.0, circle=0.5, pause2=0.0, part=0.9),
+    10.0: dict(enter=3.3, settle=0.1, turn=0.7, meet=2.45, pause=0.05, circle=1.4, pause2=0.0, part=2.0),
+    20.0: dict(enter=5.2, settle=0.3, turn=1.2, meet=5.0, pause=0.3, circle=3.8, pause2=0.2, part=4.0),
+}
+_MIN = _ANCHORS[4.0]
 MIN_DUET_DURATION = sum(_MIN.values())
 _PRE_ROLL = 1.3  # seconds the actors already walk before the clip starts (they come from the wings)
-_WALK_SPEED = 1.1  # m/s, average of an entrance or exit
+_CRUISE_SPEED = 1.2  # m/s, the fastest an entrance, circle or exit is walked
+_MIN_CIRCLE_TIME = 0.9  # seconds: less is too little to turn onto the circle and step
 
 
 @dataclass(frozen=True)
@@ -887,8 +961,19 @@ class DuetScript:
 
 
 def _phase_windows(duration: float, rng: np.random.Generator) -> dict[str, tuple[float, float]]:
-    grow = (duration - MIN_DUET_DURATION) / (20.0 - MIN_DUET_DURATION)
-    lengths = {k: _MIN[k] + (_BASE[k] - _MIN[k]) * grow for k in _PHASES}
+    keys = sorted(_ANCHORS)
+    if duration >= keys[-1]:
+        # Longer than 20 s: walks and turns stretch a little (a slower walk looks tired, not
+        # grand); the meeting takes most of the extra time and the rest is the exit and after.
+        f = duration / keys[-1]
+        base = _ANCHORS[keys[-1]]
+        lengths = {k: v * (min(f, 1.25) if k in ("enter", "turn", "circle") else f) for k, v in base.items()}
+        spare = duration - sum(v for k, v in lengths.items() if k not in ("meet", "part"))
+        extra = spare - base["meet"] - base["part"]
+        lengths["meet"] = base["meet"] + 0.7 * extra
+        lengths["part"] = base["part"] + 0.3 * extra
+    else:
+        lengths = {k: float(np.interp(duration, keys, [_ANCHORS[d][k] for d in keys])) for k in _PHASES}
     # A little seeded rhythm: lend time between neighbours without changing the total.
     for a, b in (("enter", "meet"), ("meet", "circle"), ("circle", "part")):
         lend = rng.uniform(-0.06, 0.06) * min(lengths[a], lengths[b])
@@ -902,25 +987,60 @@ def _phase_windows(duration: float, rng: np.random.Generator) -> dict[str, tuple
     return {k: out[k] for k in ("enter", "turn", "meet", "circle", "part")}
 
 
-def _entrance(side: float, mark, y_start: float, k: float, bend: float) -> Bezier:
-    """From the wing at x = side * 7.3 m (off stage), curving down to the mark, arriving facing
-    the audience. `k` <= 1 shrinks the path toward the mark when the clip is short."""
+def _steps_for(walk_time: float) -> int:
+    """Steps `ActorScript.walk` takes in `walk_time` seconds (at least; more on a long path)."""
+    return max(2, round(walk_time / _STEP_TIME))
+
+
+def _cruise_time(walk_time: float) -> float:
+    """Seconds at cruise speed in a walk of `walk_time`: speeding up, slowing down and the
+    closing step take about two steps and a half between them."""
+    n = _steps_for(walk_time)
+    return (n - 3.0 + _LAND_LEAD) * walk_time / n
+
+
+def _entrance(side: float, mark, y_wing: float, bend: float, arrive: float) -> Path:
+    """Walk in from the wing on `side`, curving down to the mark, arriving facing the audience.
+
+    The on-stage curve starts at x = side * 6 m (the wing) and is shrunk toward the mark when
+    `arrive` seconds are too few to walk it; a straight lead-in before it is what the actor
+    walks before the clip starts, so at t = 0 it is already walking, at the wing.
+    """
     m = np.asarray(mark, dtype=np.float64)
-    p0 = m + k * np.array([side * 7.3 - m[0], y_start - m[1]])
-    p1 = p0 + k * np.array([-side * 3.0, 0.0])
-    p2 = m + k * np.array([0.0, bend])
-    return Bezier(p0, p1, p2, m)
+    wing = np.array([side * STAGE_HALF_WIDTH, y_wing])
+
+    def on_stage(k: float) -> Bezier:
+        w = m + k * (wing - m)
+        return Bezier(w, w + k * np.array([-side * 2.5, 0.0]), m + k * np.array([0.0, bend]), m)
+
+    # Walked from -_PRE_ROLL to `arrive` at the cruise speed that fits, speeding up before t = 0.
+    walk_time = arrive + _PRE_ROLL
+    step_time = walk_time / _steps_for(walk_time)
+    cruise = _cruise_time(walk_time)
+    on_stage_time = max(cruise - (_PRE_ROLL - 0.5 * step_time), 0.3 * cruise)
+    path = on_stage(1.0)
+    k = min(1.0, _CRUISE_SPEED * on_stage_time / path.length)
+    path = on_stage(k)  # scaling a curve about its end scales its length: exactly k times
+    speed = path.length / on_stage_time
+    start = path.xy(np.zeros(1))[0]
+    lead_in = side * speed * (cruise - on_stage_time)
+    lead = Bezier(*(start + np.outer([3, 2, 1, 0], [lead_in / 3.0, 0.0])))
+    return Chain(lead, path)
 
 
 def _exit(start, heading: float, side: float, y_end: float, budget: float) -> Bezier:
-    """From where the actor stands, leaving along its heading and turning toward the wing on
-    `side`; the path is shortened to what can be walked in the time left (`budget` metres)."""
+    """From where the actor stands toward the wing on `side`, arriving heading along x; the
+    path is shortened to what can be walked in the time left (`budget` metres). It leaves
+    between the actor's heading, the wing and the audience, and the actor turns into it while
+    stepping off."""
     p0 = np.asarray(start, dtype=np.float64)
-    f0 = front_of(heading)[:2]
+    out = np.array([side, 0.0])
+    # Turning to leave goes through the downstage side: actors turn open to the house.
+    leave = _unit(front_of(heading)[:2] + 1.5 * out + np.array([0.0, -0.8]))
     for k in np.linspace(1.0, 0.05, 40):
-        p3 = p0 + k * (np.array([side * 5.6, y_end]) - p0)
-        c = 0.35 * np.linalg.norm(p3 - p0)
-        path = Bezier(p0, p0 + f0 * c, p3 - np.array([side, 0.0]) * c, p3)
+        p3 = p0 + k * (np.array([side * (STAGE_HALF_WIDTH - 0.4), y_end]) - p0)
+        c = max(0.35 * np.linalg.norm(p3 - p0), 0.3)
+        path = Bezier(p0, p0 + leave * c, p3 - out * c, p3)
         if path.length <= budget:
             break
     return path
@@ -933,22 +1053,20 @@ def duet_script(duration: float = 20.0, seed: int = 0) -> DuetScript:
     rng = np.random.default_rng(seed)
     ph = _phase_windows(duration, rng)
     grow = min(1.0, (duration - MIN_DUET_DURATION) / (20.0 - MIN_DUET_DURATION))
-    half = rng.uniform(0.65, 0.78)  # half the distance between them when they meet
+    half = rng.uniform(0.64, 0.76)  # half the distance between them when they meet
     y_mark = rng.uniform(-0.45, -0.15)
     centre = np.array([0.0, y_mark])
     marks = {"A": np.array([half, y_mark]), "B": np.array([-half, y_mark])}
     sides = {"A": 1.0, "B": -1.0}  # A enters from stage left (+X), B from stage right (-X)
     scripts: dict[str, ActorScript] = {}
 
-    # Enter: B arrives a little after A; the entrance path is as long as the time allows.
+    # Enter: B arrives a little after A; the entrance is as long as the time allows.
     e0, e1 = ph["enter"]
     arrive = {"A": e1, "B": e1 - rng.uniform(0.0, 0.3) * grow}
-    y_start = {"A": 1.7 + rng.uniform(-0.3, 0.3), "B": 0.6 + rng.uniform(-0.3, 0.3)}
+    y_wing = {"A": 1.6 + rng.uniform(-0.3, 0.3), "B": 0.5 + rng.uniform(-0.3, 0.3)}
     bend = {"A": 1.2, "B": 0.7}
     for who in ("A", "B"):
-        full = _entrance(sides[who], marks[who], y_start[who], 1.0, bend[who])
-        budget = _WALK_SPEED * (arrive[who] - e0 + _PRE_ROLL)
-        path = _entrance(sides[who], marks[who], y_start[who], min(1.0, budget / full.length), bend[who])
+        path = _entrance(sides[who], marks[who], y_wing[who], bend[who], arrive[who] - e0)
         sc = ActorScript(tuple(path.xy(np.zeros(1))[0]), float(path.heading(np.zeros(1))[0]))
         sc.idle_phase = 0.0 if who == "A" else 1.9
         sc.walk(e0 - _PRE_ROLL, arrive[who], path)
@@ -970,30 +1088,48 @@ def duet_script(duration: float = 20.0, seed: int = 0) -> DuetScript:
     g_kinds = ["wave", "reach"] if rng.random() < 0.6 else ["reach", "wave"]
     r_kinds = ["bow", "raise_hands"] if rng.random() < 0.6 else ["raise_hands", "bow"]
     span = m1 - m0
-    if span >= 3.0:
-        g.gesture(g_kinds[0], m0, m0 + 0.45 * span).gesture(g_kinds[1], m0 + 0.52 * span, m1)
-        r.gesture(r_kinds[0], m0 + 0.12 * span, m0 + 0.50 * span).gesture(r_kinds[1], m0 + 0.58 * span, m1)
+    if span >= 3.0:  # two gestures each, in rounds of about 5 s in a long meeting
+        rounds = max(1, round(span / 5.0))
+        for k in range(rounds):
+            q0, q = m0 + k * span / rounds, span / rounds
+            g.gesture(g_kinds[0], q0, q0 + 0.45 * q).gesture(g_kinds[1], q0 + 0.52 * q, q0 + q)
+            r.gesture(r_kinds[0], q0 + 0.12 * q, q0 + 0.50 * q).gesture(r_kinds[1], q0 + 0.58 * q, q0 + q)
     else:  # short clip: one gesture each
         g.gesture(g_kinds[0], m0, m1)
-        r.gesture(r_kinds[0], m0 + 0.15 * span, m1)
+        r.gesture(r_kinds[0], m0 + 0.1 * span, m1)
 
-    # Circle: turn onto the circle, then walk round each other (a half turn when time allows).
+    # Circle: walk round each other, turning into the circle on the first steps; half a turn
+    # (they exchange places) when there is time, less in a short clip, and in a clip too short
+    # to turn and step (under ~6 s) they just hold each other's gaze.
     c0, c1 = ph["circle"]
-    turn_end = c0 + 0.25 * (c1 - c0)
     spin = 1.0 if rng.random() < 0.5 else -1.0
-    sweep = spin * min(math.pi, 1.0 * (c1 - turn_end) / half)
-    for sc in (a, b):
-        r_vec = sc.end_xy - centre
-        sc.turn_to(c0, turn_end, float(np.arctan2(r_vec[1], r_vec[0]) + (0.0 if spin > 0 else np.pi)))
-        sc.arc(turn_end, c1, centre, sweep)
+    sweep = spin * min(math.pi, _CRUISE_SPEED * _cruise_time(c1 - c0) / half)
+    if c1 - c0 >= _MIN_CIRCLE_TIME:
+        for sc in (a, b):
+            sc.arc(c0, c1, centre, sweep)
 
-    # Part: walk away to opposite sides, each toward the side it now stands on.
+    # Part: walk away to opposite sides; still walking when the clip ends (up to ~25 s).
     p0, p1 = ph["part"]
-    post = _PRE_ROLL  # still walking when the clip ends
-    out_a = 1.0 if a.end_xy[0] >= b.end_xy[0] else -1.0
-    for sc, side, y_end in ((a, out_a, y_mark + 0.9), (b, -out_a, y_mark + 0.3)):
-        path = _exit(sc.end_xy, sc.end_heading, side, y_end, _WALK_SPEED * (p1 + post - p0))
-        sc.walk(p0, p1 + post, path)
+    # Each leaves toward the side it stands on, so their paths never cross; when they stand
+    # one above the other (after about a quarter circle) each leaves the way it faces.
+    apart_x = (a.end_xy[0] - b.end_xy[0]) / (2.0 * half)
+    facing_x = front_of(a.end_heading)[0] - front_of(b.end_heading)[0]
+    out_a = float(np.sign(apart_x if abs(apart_x) >= 0.5 else facing_x) or 1.0)
+    exits = [(a, out_a, y_mark + 0.9), (b, -out_a, y_mark + 0.3)]
+    full = [_exit(sc.end_xy, sc.end_heading, side, y_end, math.inf) for sc, side, y_end in exits]
+    natural = max(_STEP_TIME * math.ceil(p.length / (0.55 * _CRUISE_SPEED) + 3.0 - _LAND_LEAD) for p in full)
+    if p0 + natural + 1.5 <= p1:
+        # A long clip: they reach spots near the wings at an easy pace, turn back to each
+        # other and hold.
+        for (sc, _, _), path in zip(exits, full):
+            sc.walk(p0, p0 + natural, path)
+        t_turn = p0 + natural + 0.3
+        for me, other in ((a, b), (b, a)):
+            me.turn_toward(t_turn, t_turn + 1.0, other.end_xy).look(t_turn - 0.3, p1 + 1.0, "partner")
+    else:
+        budget = _CRUISE_SPEED * _cruise_time(p1 + _PRE_ROLL - p0)
+        for sc, side, y_end in exits:
+            sc.walk(p0, p1 + _PRE_ROLL, _exit(sc.end_xy, sc.end_heading, side, y_end, budget))
     return DuetScript(a, b, ph, float(duration), greeter)
 
 
