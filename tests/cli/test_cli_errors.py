@@ -159,11 +159,11 @@ def _with_performance(text: str, name: str = "bad-perf.yaml", needles: tuple[str
     return setup
 
 
-def _with_bvh(bvh: str, name: str):
+def _with_bvh(bvh: str, name: str, needles: tuple[str, ...] = ()):
     def setup(w: Path):
         _write(w, name, bvh)
         _write(w, "bvh-perf.yaml", f"fps: 25\nactors:\n  - {{name: A, motion: {name}}}\n")
-        return ["render", "bvh-perf.yaml", "--cameras", "cams.yaml", *SIZE], (name,)
+        return ["render", "bvh-perf.yaml", "--cameras", "cams.yaml", *SIZE], (name, *needles)
 
     return setup
 
@@ -233,19 +233,19 @@ CASES = [
     Case("fov-0", _with_cameras("cameras:\n  - {name: pin, rig: fixed, position: [0, -13, 2], fov: 0}\n",
                                 needles=("fov",))),
     Case("bvh-missing", _missing_bvh, late=True),
-    Case("bvh-malformed", _with_bvh("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition\n", "broken.bvh"), late=True),
+    Case("bvh-malformed", _with_bvh("HIERARCHY\nROOT Hips\n{\n  OFFSET 0 0 0\n  CHANNELS 6 Xposition\n", "broken.bvh", ("malformed",)), late=True),
     Case("bvh-bad-frame-data", _with_bvh(BVH_HEADER.format(root="Hips", child="Neck", grandchild="Head", frames=2)
-                                         + "0 90 0 0 0 0 oops 0 0 0 0 0\n0 90 0 0 0 0 0 0 0 0 0 0\n", "garbled.bvh"), late=True),
+                                         + "0 90 0 0 0 0 oops 0 0 0 0 0\n0 90 0 0 0 0 0 0 0 0 0 0\n", "garbled.bvh", ("oops",)), late=True),
     Case("bvh-unknown-joint-names", _with_bvh(BVH_HEADER.format(root="a", child="b", grandchild="c", frames=2)
-                                              + _GOOD_BVH_FRAMES, "abc.bvh"), late=True),
+                                              + _GOOD_BVH_FRAMES, "abc.bvh", ("a, b, c",)), late=True),
     Case("bvh-zero-frames", _with_bvh(BVH_HEADER.format(root="Hips", child="Neck", grandchild="Head", frames=0),
-                                      "still.bvh"), late=True),
+                                      "still.bvh", ("no frames",)), late=True),
     Case("camera-inside-actor", _camera_inside_actor, late=True),
     Case("camera-outside-theatre", _with_cameras(
         "cameras:\n  - {name: car-park, rig: fixed, position: [0, -60, 2]}\n", needles=("car-park",), file_named=False), late=True),
     Case("width-7", _options("--width", "7", "--height", "90", needles=("7x90",))),
     Case("width-100000", _options("--width", "100000", "--height", "90", needles=("100000x90",))),
-    Case("width-odd", _options("--width", "161", "--height", "90", needles=("161x90",)), late=True),
+    Case("width-odd", _options("--width", "161", "--height", "90", needles=("161x90",))),
     Case("width-negative", _options("--width", "-4", "--height", "90", needles=("-4x90",))),
     Case("height-odd", _options("--width", "160", "--height", "91", needles=("160x91",))),
     Case("unknown-display", _options(*SIZE, "--display", "vulkan", needles=("vulkan",)), late=True),

@@ -196,6 +196,15 @@ def test_actors_never_interpenetrate_and_stay_on_stage(duets, duration, seed):
         assert np.all(np.abs(m.positions[..., 1]) <= 3.0)
 
 
+@pytest.mark.parametrize("speed", [0.5, 1.4])
+def test_walk_cycle_speeds(speed):
+    m = P.walk_cycle(4.0, FPS, speed=speed, heading=0.0)
+    assert hips_speed(m).mean() == pytest.approx(speed, rel=0.06)
+    z = m.positions[:, [m.index(n) for n in FEET], 2]
+    assert z.min() >= -0.02 and z.max() <= 0.15
+    assert (np.linalg.norm(np.diff(m.positions, axis=0), axis=2) * FPS).max() < 6.0
+
+
 def test_walk_cycle_is_a_steady_walk():
     m = P.walk_cycle(6.0, FPS, speed=1.2, start=(-3.0, 0.5), heading=-math.pi / 2)  # walking +X
     hips = joint(m, "Hips")
@@ -319,3 +328,64 @@ def test_seed_keeps_the_script():
         ends = [s.phases[k] for k in s.phases]
         assert all(t0 < t1 for t0, t1 in ends) and ends[-1][1] == 20.0
         assert all(ends[i][1] <= ends[i + 1][0] + 1e-9 for i in range(len(ends) - 1))
+
+
+# --- choreography building blocks -----------------------------------------------------------
+
+
+def test_actor_script_walks_turns_and_holds():
+    sc = P.ActorScript((-2.0, 1.0), 0.0)
+    sc.walk_to(0.5, 3.5, (1.0, -1.0), end_heading=math.pi)  # arrive facing the audience
+    sc.turn_to(4.0, 5.0, math.pi / 2)  # then face -X
+    sc.gesture("wave", 5.0, 7.0, arm="left").look(5.0, 7.0, "audience")
+    m = P.perform(sc, 8.0, FPS)
+    hips = joint(m, "Hips")
+    t = np.arange(m.n_frames) / FPS
+    assert np.allclose(hips[t < 0.5, :2], (-2.0, 1.0), atol=0.03)  # standing before the walk
+    arrived = (t > 3.6) & (t < 4.0)
+    assert np.allclose(hips[arrived, :2], (1.0, -1.0), atol=0.03)
+    assert np.allclose(P.facing(m)[arrived], P.front_of(math.pi), atol=0.02)
+    assert np.allclose(P.facing(m)[t > 5.2], P.front_of(math.pi / 2), atol=0.02)
+    # The left hand waves above the head; the head turns to the audience (-Y) on its left.
+    waving = (t > 5.6) & (t < 6.4)
+    assert np.all(joint(m, "LeftWrist")[waving, 2] > joint(m, "Head")[waving, 2])
+    assert np.all(joint(m, "RightWrist")[waving, 2] < joint(m, "Hips")[waving, 2])
+    gaze = joint(m, "Head") - joint(m, "Neck")
+    assert np.all(gaze[waving, 1] < -0.005)
+    assert float(P._wrap(sc.end_heading - math.pi / 2)) == pytest.approx(0.0, abs=1e-9)  # headings unwrap
+
+
+def test_actor_script_rejects_bad_choreography():
+    sc = P.ActorScript((0.0, 0.0), 0.0)
+    sc.turn_to(1.0, 2.0, 1.0)
+    with pytest.raises(PerformanceError, match="overlaps"):
+        sc.turn_to(1.5, 2.5, 0.0)
+    with pytest.raises(PerformanceError, match="take time"):
+        sc.turn_to(3.0, 3.0, 0.0)
+    with pytest.raises(PerformanceError, match="start where"):
+        sc.walk(3.0, 5.0, P.Bezier((5, 5), (6, 5), (7, 5), (8, 5)))
+    with pytest.raises(PerformanceError, match="unknown gesture"):
+        sc.gesture("juggle", 0.0, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(PerformanceError, match="look target"):
+        sc.look(0.0, 1.0, "moon")
+
+
+@pytest.mark.parametrize("duration", [4.0, 6.0, 10.0, 20.0, 45.0])
+def test_every_duration_plays_the_whole_script(duration):
+    s = P.duet_script(duration)
+    assert list(s.phases) == ["enter", "turn", "meet", "circle", "part"]
+    windows = list(s.phases.values())
+    assert windows[0][0] == 0.0 and windows[-1][1] == pytest.approx(duration)
+    assert all(t1 > t0 for t0, t1 in windows)
+    assert all(a[1] <= b[0] + 1e-9 for a, b in zip(windows, windows[1:]))
+    assert len(s.a.gestures) >= 1 and len(s.b.gestures) >= 1
+
+
+def test_long_duet_ends_facing_each_other_across_the_stage():
+    a, b = P.duet(45.0, 10.0)
+    dist = hips_distance(a, b)
+    assert dist[-1] > 8.0
+    assert np.dot(P.facing(a)[-1], P.facing(b)[-1]) < -0.95
+    assert hips_speed(a)[-5:].max() < 0.1  # standing, not creeping: the walks kept their pace
+    moving = hips_speed(a) > 0.3
+    assert np.median(hips_speed(a)[moving]) > 0.8

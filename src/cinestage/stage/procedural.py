@@ -35,6 +35,12 @@ import numpy as np
 from cinestage.errors import PerformanceError
 from cinestage.stage.motion import Motion, Skeleton
 
+__all__ = [
+    "DEFAULT_HEIGHT", "JOINT_NAMES", "MIN_DUET_DURATION", "SKELETON",
+    "ActorScript", "Arc", "Bezier", "Body", "Chain", "DuetScript", "Gesture", "Look", "Move", "Path", "Spot",
+    "duet", "duet_script", "facing", "front_of", "heading_of", "idle", "left_of", "perform", "walk_cycle",
+]  # fmt: skip
+
 # --------------------------------------------------------------------------------------------
 # Skeleton
 # --------------------------------------------------------------------------------------------
@@ -523,7 +529,9 @@ class ActorScript:
     def look(self, t0: float, t1: float, target: str | tuple[float, float] = "partner") -> "ActorScript":
         """Turn the head toward "partner", "audience" or a stage point (x, y) over [t0, t1]."""
         if isinstance(target, str) and target not in ("partner", "audience"):
-            raise PerformanceError("choreography", f"look target must be 'partner', 'audience' or (x, y), got {target!r}")
+            raise PerformanceError(
+                "choreography", f"look target must be 'partner', 'audience' or (x, y), got {target!r}"
+            )
         if not t1 > t0:
             raise PerformanceError("choreography", f"a look must take time, got [{t0}, {t1}]")
         self.looks.append(Look(t0, t1, target if isinstance(target, str) else (float(target[0]), float(target[1]))))
@@ -905,12 +913,13 @@ def walk_cycle(
     height: float = DEFAULT_HEIGHT,
 ) -> Motion:
     """A steady straight walk at `speed` m/s, already walking at the first frame and still
-    walking at the last; the body passes `start` at t = 0, heading along `heading`."""
-    if not (0.2 <= speed <= 1.8):
-        raise PerformanceError("walk_cycle", f"speed must be 0.2-1.8 m/s, got {speed}")
+    walking at the last; the body passes `start` at t = 0, facing and walking along `heading`
+    (default pi/2: toward -X). Faster walks take longer steps, then quicker ones."""
+    if not (0.3 <= speed <= 1.6):
+        raise PerformanceError("walk_cycle", f"speed must be 0.3-1.6 m/s, got {speed}")
     pre = 2.0  # seconds of walk before and after the clip, so both ends are mid-stride
     f = front_of(heading)[:2]
-    step = speed * _STEP_TIME
+    step = min(speed * _STEP_TIME, _STEP_MAX)
     length = speed * (duration + 2.0 * pre)
     # An eased move cruises at `step` metres per step when it has length / step + 1.6 steps
     # (speeding up and slowing down cost one step each, the closing step one more).

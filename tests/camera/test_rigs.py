@@ -1,0 +1,312 @@
+"""Camera rigs on the built-in duet, built from CAMERAS.yaml text (parse_cameras + build_track)."""
+
+from __future__ import annotations
+
+import typing
+
+import numpy as np
+import pytest
+import yaml
+
+from cinestage.camera import rigs, spec as spec_module
+from cinestage.camera.shots import SHOTS, shot
+from cinestage.camera.spec import build_track, parse_cameras
+from cinestage.camera.track import CameraTrack
+from cinestage.errors import CameraError
+from cinestage.geometry import project
+from cinestage.stage.motion import Motion
+from cinestage.stage.performance import Actor, Performance
+from cinestage.stage.performance_file import build_performance, demo_performance
+
+ASPECT = 16 / 9
+BEHAVIOURS = ("direct", "relative", "sin_cos", "side_track")
+
+# One camera of every rig; the Toric rig once per behaviour (all shot sizes come further down).
+CAMERAS_YAML = """\
+cameras:
+  - {name: wide, rig: fixed, position: [0.0, -13.0, 2.6], fov: 30}
+  - {name: aimed, rig: fixed, position: [4.0, -9.0, 3.0], target: [0.0, 0.0, 1.2]}
+  - {name: orbit, rig: orbit, radius: 5.5, height: 2.4, speed: 9, start: -120, fov: 42}
+  - {name: dolly, rig: dolly, start: [-5.0, -7.5, 1.7], end: [5.0, -7.5, 1.7], fov: 38}
+  - {name: follow-a, rig: follow, position: [-4.5, -6.5, 2.0], actor: A, dead_zone: 0.2, fov: 32}
+  - {name: group, rig: group}
+  - {name: direct, rig: toric, behaviour: direct, shot: medium-mid, phi: 10}
+  - {name: relative, rig: toric, behaviour: relative, shot: close, phi: 6}
+  - {name: sin_cos, rig: toric, behaviour: sin_cos, shot: far-left}
+  - {name: side_track, rig: toric, behaviour: side_track, shot: medium-mid}
+"""
+CLASSIC = ("wide", "aimed", "orbit", "dolly", "follow-a")
+
+
+@pytest.fixture(scope="module")
+def perf() -> Performance:
+    return demo_performance(duration=6)
+
+
+@pytest.fixture(scope="module")
+def specs() -> dict:
+    return {s.name: s for s in parse_cameras(yaml.safe_load(CAMERAS_YAML), "cams.yaml")}
+
+
+@pytest.fixture(scope="module")
+def tracks(perf, specs) -> dict[str, CameraTrack]:
+    return {name: build_track(s, perf, ASPECT) for name, s in specs.items()}
+
+
+def camera(text: str):
+    """One camera spec from a YAML flow mapping."""
+    return parse_cameras({"cameras": [yaml.safe_load(text)]}, "test.yaml")[0]
+
+
+def heads_on_screen(track: CameraTrack, perf: Performance):
+    (sa, da), (sb, db) = (project(a.head(), track.positions, track.rotations, track.fov_y, track.aspect)
+                          for a in perf.actors[:2])
+    return sa, da, sb, db
+
+
+def _rig_names_in_spec() -> set[str]:
+    union = typing.get_args(typing.get_args(spec_module.CameraSpec)[0])
+    return {typing.get_args(m.model_fields["rig"].annotation)[0] for m in union}
+
+
+# ------------------------------------------------------------------------------ every rig
+
+
+def test_the_yaml_above_covers_every_rig_and_behaviour(specs):
+    assert {s.rig for s in specs.values()} == _rig_names_in_spec()
+    assert {s.behaviour for s in specs.values() if s.rig == "toric"} == set(BEHAVIOURS)
+    assert set(typing.get_args(spec_module.Toric.model_fields["behaviour"].annotation)) == set(BEHAVIOURS)
+
+
+@pytest.mark.parametrize("name", [line.split("name: ")[1].split(",")[0] for line in CAMERAS_YAML.splitlines()[1:]])
+def test_every_rig_builds_a_valid_track(name, perf, specs, tracks):
+    track = tracks[name]
+    assert track.name == name and track.rig == ("toric" if specs[name].rig == "toric" else specs[name].rig)
+    assert track.n_frames == perf.n_frames == 150
+    assert track.fps == perf.fps and track.aspect == pytest.approx(ASPECT)
+    assert track.positions.shape == (150, 3) and track.rotations.shape == (150, 3, 3) and track.fov_y.shape == (150,)
+    r = track.rotations
+    np.testing.assert_allclose(np.einsum("tji,tjk->tik", r, r), np.broadcast_to(np.eye(3), r.shape), atol=1e-9)
+    np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-9)  # right-handed, no mirror
+    assert np.all((track.fov_y > np.radians(5)) & (track.fov_y < np.radians(120)))
+    if specs[name].rig != "toric" or specs[name].behaviour != "side_track":
+        np.testing.assert_allclose(track.fov_y, np.radians(specs[name].fov))
+    # Both heads in front of every camera, every frame.
+    _, da, _, db = heads_on_screen(track, perf)
+    assert da.min() > 0.5 and db.min() > 0.5
+
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_classic_rigs_never_roll(name, tracks):
+    """The camera's right axis (first column) stays horizontal, and its up axis points up."""
+    r = tracks[name].rotations
+    np.testing.assert_allclose(r[:, 2, 0], 0.0, atol=1e-9)
+    assert np.all(r[:, 2, 2] > 0)
+
+
+@pytest.mark.parametrize("name", CLASSIC)
+def test_classic_rigs_keep_both_actors_in_frame(name, perf, tracks):
+    track = tracks[name]
+    for actor in perf.actors:
+        screen, depth = project(actor.canonical_positions()[:, 4], track.positions, track.rotations, track.fov_y,
+                                track.aspect)
+        inside = (depth > 0) & np.all(np.abs(screen) < 1, axis=1)
+        assert inside.mean() >= 0.95, f"{actor.name}'s hips in frame on {inside.mean():.0%} of frames"
+
+
+# ------------------------------------------------------------------------------ fixed
+
+
+def test_fixed_camera_is_locked_off(perf, tracks):
+    for name, position in (("wide", [0.0, -13.0, 2.6]), ("aimed", [4.0, -9.0, 3.0])):
+        t = tracks[name]
+        np.testing.assert_allclose(t.positions, np.broadcast_to(position, t.positions.shape))
+        np.testing.assert_allclose(t.rotations, np.broadcast_to(t.rotations[0], t.rotations.shape))
+    # target given: it looks exactly at it; no target: at the pair's mean centre.
+    aimed = tracks["aimed"]
+    screen, _ = project(np.array([0.0, 0.0, 1.2]), aimed.positions[0], aimed.rotations[0], aimed.fov_y[0], ASPECT)
+    np.testing.assert_allclose(screen, 0.0, atol=1e-9)
+    wide = tracks["wide"]
+    s = rigs.Shooting(perf, perf.actors[0], perf.actors[1], ASPECT, wide.fov_y[0])
+    screen, _ = project(s.centre().mean(axis=0), wide.positions[0], wide.rotations[0], wide.fov_y[0], ASPECT)
+    np.testing.assert_allclose(screen, 0.0, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ orbit
+
+
+def test_orbit_circles_the_smoothed_centre_at_constant_radius_height_and_speed(perf, tracks):
+    t = tracks["orbit"]
+    s = rigs.Shooting(perf, perf.actors[0], perf.actors[1], ASPECT, t.fov_y[0])
+    centre = s.centre()
+    offset = t.positions - centre
+    np.testing.assert_allclose(np.linalg.norm(offset[:, :2], axis=1), 5.5, atol=1e-9)
+    np.testing.assert_allclose(t.positions[:, 2], 2.4, atol=1e-12)
+    angle = np.unwrap(np.arctan2(offset[:, 1], offset[:, 0]))
+    np.testing.assert_allclose(angle[0], np.radians(-120), atol=1e-9)
+    np.testing.assert_allclose(np.diff(angle), np.radians(9) / perf.fps, atol=1e-9)
+    # It always faces the centre: the centre projects to the middle of the frame.
+    screen, depth = project(centre, t.positions, t.rotations, t.fov_y, ASPECT)
+    np.testing.assert_allclose(screen, 0.0, atol=1e-9)
+    assert np.all(depth > 0)
+
+
+def test_orbit_centre_is_smooth_between_the_actors(perf):
+    s = rigs.Shooting(perf, perf.actors[0], perf.actors[1], ASPECT, np.radians(40))
+    c = s.centre()
+    ha, hb = perf.actors[0].head(), perf.actors[1].head()
+    raw = (ha + hb) / 2
+    assert np.abs(c[:, :2] - raw[:, :2]).max() < 0.5
+    # Smoothed: its frame-to-frame acceleration is far below the raw midpoint's.
+    assert np.abs(np.diff(c, 2, axis=0)).max() <= np.abs(np.diff(raw, 2, axis=0)).max()
+
+
+# ------------------------------------------------------------------------------ dolly
+
+
+def test_dolly_runs_from_start_to_end_on_a_straight_track(tracks):
+    t = tracks["dolly"]
+    start, end = np.array([-5.0, -7.5, 1.7]), np.array([5.0, -7.5, 1.7])
+    np.testing.assert_allclose(t.positions[0], start, atol=1e-12)
+    np.testing.assert_allclose(t.positions[-1], end, atol=1e-12)
+    u = (t.positions - start) @ (end - start) / np.dot(end - start, end - start)
+    np.testing.assert_allclose(t.positions, start + np.outer(u, end - start), atol=1e-12)  # on the segment
+    assert np.all(np.diff(u) >= 0) and u.min() >= 0 and u.max() <= 1  # never backs up
+    speed = np.diff(u)
+    assert speed[0] < speed[len(speed) // 2] > speed[-1]  # eases in and out
+
+
+# ------------------------------------------------------------------------------ follow
+
+
+def _follow(perf, actor: str, dead_zone: float) -> CameraTrack:
+    return build_track(camera(f"{{name: f, rig: follow, position: [-4.5, -6.5, 2.0], actor: {actor}, "
+                              f"dead_zone: {dead_zone}, fov: 32}}"), perf, ASPECT)
+
+
+def _follow_target(track: CameraTrack, actor: Actor) -> np.ndarray:
+    pts = actor.canonical_positions()
+    screen, _ = project((pts[:, 0] + pts[:, 4]) / 2, track.positions, track.rotations, track.fov_y, ASPECT)
+    return screen
+
+
+@pytest.mark.parametrize("actor", ["A", "B"])
+@pytest.mark.parametrize("dead_zone", [0.0, 0.1, 0.2])
+def test_follow_keeps_the_actor_in_frame(perf, actor, dead_zone):
+    t = _follow(perf, actor, dead_zone)
+    np.testing.assert_allclose(t.positions, np.broadcast_to([-4.5, -6.5, 2.0], t.positions.shape))
+    hips, depth = project(perf.actor(actor).canonical_positions()[:, 4], t.positions, t.rotations, t.fov_y, ASPECT)
+    inside = (depth > 0) & np.all(np.abs(hips) < 1, axis=1)
+    assert inside.mean() >= 0.95
+    assert t.params["actor"] == actor and t.params["dead_zone"] == dead_zone
+
+
+def test_follow_does_not_rotate_while_the_actor_stays_in_the_dead_zone(perf):
+    """Dead zone 0.1 on A: the camera moves on some frames; wherever A's target has stayed well
+    inside the dead zone for longer than the smoothing window, the pan/tilt head is still."""
+    t = _follow(perf, "A", 0.1)
+    turn = np.abs(np.diff(t.rotations, axis=0)).max(axis=(1, 2))
+    assert (turn > 1e-6).sum() > 10, "the camera never moves: the test would prove nothing"
+    inside = np.all(np.abs(_follow_target(t, perf.actor("A"))) < 0.8 * 0.1, axis=1)
+    window = 6  # > the rig's smoothing radius (4 frames)
+    calm = np.array([inside[max(0, k - window):k + window + 2].all() for k in range(len(turn))])
+    assert calm.sum() >= 10, "no calm stretch: the test would prove nothing"
+    np.testing.assert_allclose(turn[calm], 0.0, atol=1e-12)
+
+
+def test_follow_with_a_wide_dead_zone_never_moves(perf):
+    t = _follow(perf, "A", 0.4)
+    assert np.abs(_follow_target(t, perf.actor("A"))).max() < 0.4
+    np.testing.assert_allclose(t.rotations, np.broadcast_to(t.rotations[0], t.rotations.shape), atol=1e-12)
+
+
+def test_follow_on_an_actor_standing_still_never_moves(perf):
+    still = tuple(Actor(a.name, Motion(a.motion.skeleton, np.repeat(a.motion.positions[:1], 100, axis=0), a.motion.fps),
+                        a.costume, a.canonical) for a in perf.actors)
+    frozen = Performance("frozen", perf.fps, still)
+    t = _follow(frozen, "B", 0.0)
+    np.testing.assert_allclose(t.rotations, np.broadcast_to(t.rotations[0], t.rotations.shape), atol=1e-12)
+    np.testing.assert_allclose(_follow_target(t, frozen.actor("B")), 0.0, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ Toric behaviours
+
+
+def _toric(perf, behaviour: str, size: str, phi: float = 12.0) -> CameraTrack:
+    return build_track(camera(f"{{name: t, rig: toric, behaviour: {behaviour}, shot: {size}, phi: {phi}}}"), perf, ASPECT)
+
+
+@pytest.mark.parametrize("size", list(SHOTS))
+@pytest.mark.parametrize("behaviour", ["direct", "relative", "sin_cos"])
+def test_toric_behaviours_hold_both_heads_on_the_layout(perf, behaviour, size):
+    t = _toric(perf, behaviour, size)
+    layout = shot(size)
+    sa, da, sb, db = heads_on_screen(t, perf)
+    assert da.min() > 0.5 and db.min() > 0.5
+    for screen, x in ((sa, layout.xA), (sb, layout.xB)):
+        assert np.abs(screen[:, 0] - x).mean() < 0.1
+        assert np.abs(screen[:, 1] - layout.y).mean() < 0.1
+        assert np.all(np.abs(screen) < 1)  # never out of frame, smoothing or not
+    assert t.params["behaviour"] == behaviour
+
+
+@pytest.mark.parametrize("size", list(SHOTS))
+def test_side_track_travels_on_a_straight_line_and_holds_the_layout(perf, size):
+    t = _toric(perf, "side_track", size)
+    p = t.positions - t.positions.mean(axis=0)
+    _, _, vt = np.linalg.svd(p, full_matrices=False)
+    deviation = np.linalg.norm(p - np.outer(p @ vt[0], vt[0]), axis=1)
+    assert deviation.max() < 0.05
+    layout = shot(size)
+    sa, da, sb, db = heads_on_screen(t, perf)
+    assert da.min() > 0.5 and db.min() > 0.5
+    for screen, x in ((sa, layout.xA), (sb, layout.xB)):
+        assert np.abs(screen[:, 0] - x).mean() < 0.15
+        assert np.abs(screen[:, 1] - layout.y).mean() < 0.15
+    # It zooms rather than dollying in: the field of view changes, the height does not.
+    assert np.ptp(t.positions[:, 2]) < 1e-9
+
+
+def test_sin_cos_swings_around_the_direct_camera(perf):
+    direct, swing = _toric(perf, "direct", "medium-mid"), _toric(perf, "sin_cos", "medium-mid")
+    gap = np.linalg.norm(direct.positions - swing.positions, axis=1)
+    assert gap.max() > 0.3
+
+
+def test_group_puts_a_left_of_b(perf, tracks):
+    t = tracks["group"]
+    sa, da, sb, db = heads_on_screen(t, perf)
+    assert np.all(sa[:, 0] < sb[:, 0])
+    assert np.abs(sa[:, 0] + 1 / 3).mean() < 0.1 and np.abs(sb[:, 0] - 1 / 3).mean() < 0.1
+    assert np.abs(sa[:, 1] - 0.3).mean() < 0.1 and np.abs(sb[:, 1] - 0.3).mean() < 0.1
+
+
+def test_group_pair_order_decides_who_is_left(perf):
+    t = build_track(camera("{name: g, rig: group, pair: [B, A], screen_a: [-0.4, 0.2], screen_b: [0.4, 0.2]}"),
+                    perf, ASPECT)
+    b, _ = project(perf.actor("B").head(), t.positions, t.rotations, t.fov_y, ASPECT)
+    a, _ = project(perf.actor("A").head(), t.positions, t.rotations, t.fov_y, ASPECT)
+    assert np.all(b[:, 0] < a[:, 0])
+    assert np.abs(b[:, 0] + 0.4).mean() < 0.1 and np.abs(a[:, 0] - 0.4).mean() < 0.1
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+def test_two_actor_rigs_refuse_a_solo_performance():
+    solo = build_performance({"fps": 25, "duration": 4, "actors": [{"name": "A", "builtin": "duet-a"}]}, "x", ".")
+    with pytest.raises(CameraError) as info:
+        build_track(camera("{name: two-shot, rig: toric, behaviour: direct}"), solo, ASPECT)
+    assert info.value.source == "two-shot"
+    # Classic rigs work with one actor.
+    assert build_track(camera("{name: w, rig: fixed, position: [0, -13, 2]}"), solo, ASPECT).n_frames == 100
+
+
+@pytest.mark.parametrize("text", [
+    "{name: f, rig: follow, position: [0, -8, 2], actor: Zed}",
+    "{name: f, rig: fixed, position: [0, -8, 2], pair: [A, Zed]}",
+])
+def test_unknown_actors_are_named_with_the_camera(perf, text):
+    with pytest.raises(CameraError, match="Zed") as info:
+        build_track(camera(text), perf, ASPECT)
+    assert info.value.source == "f"
