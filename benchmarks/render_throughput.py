@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from panda3d.core import Camera, FrameBufferProperties, GraphicsOutput, GraphicsPipe, PerspectiveLens, Texture, WindowProperties
+from panda3d.core import (Camera, FrameBufferProperties, GraphicsOutput, GraphicsPipe, PerspectiveLens, RenderState,
+                          Texture, TransformState, WindowProperties)
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import demo_setup, median  # noqa: E402
@@ -56,6 +57,8 @@ def reference(perf, tracks, opts, folder: Path) -> float:
             cam.setMat(panda_matrix(m))
             lens.setFov(math.degrees(t.fov_x[frame]), math.degrees(t.fov_y[frame]))
         eng.graphics.renderFrame()
+        TransformState.garbageCollect()
+        RenderState.garbageCollect()
         for t, buf, tex, cam, lens, writer in rigs:
             img = np.frombuffer(memoryview(tex.getRamImage()), np.uint8).reshape(opts.height, opts.width, 4)[::-1]
             writer.write(np.ascontiguousarray(img))

@@ -230,10 +230,42 @@ def test_follow_on_an_actor_standing_still_never_moves(perf):
 
 
 # ------------------------------------------------------------------------------ Toric behaviours
+#
+# Toric layouts put "A" at the left screen point and "B" at the right one. A is whoever starts on
+# the audience's left (smaller world x), and the roles swap when the actors exchange places (see
+# rigs._audience_order), so the checks below are about the left and right *heads on screen*.
 
 
 def _toric(perf, behaviour: str, size: str, phi: float = 12.0) -> CameraTrack:
     return build_track(camera(f"{{name: t, rig: toric, behaviour: {behaviour}, shot: {size}, phi: {phi}}}"), perf, ASPECT)
+
+
+def left_right(track: CameraTrack, perf: Performance):
+    """Screen points (T, 2) of the left-most and right-most head, and the heads' depths."""
+    sa, da, sb, db = heads_on_screen(track, perf)
+    a_left = (sa[:, 0] < sb[:, 0])[:, None]
+    return np.where(a_left, sa, sb), np.where(a_left, sb, sa), np.minimum(da, db)
+
+
+def assert_on_layout(track: CameraTrack, perf: Performance, xa: float, xb: float, y: float, tolerance: float):
+    left, right, depth = left_right(track, perf)
+    assert depth.min() > 0.5  # both heads in front of the camera, with room
+    for screen, x, which in ((left, xa, "left"), (right, xb, "right")):
+        err_x, err_y = np.abs(screen[:, 0] - x).mean(), np.abs(screen[:, 1] - y).mean()
+        assert err_x < tolerance and err_y < tolerance, f"{which} head off its layout point by {err_x:.3f}, {err_y:.3f}"
+
+
+def audience_left_on_screen_left(track: CameraTrack, perf: Performance) -> float:
+    """Fraction of the frames with the pair clearly across the stage on which the actor nearer
+    the audience's left (smaller world x) is also the one on the left of the picture."""
+    ha, hb = perf.actors[0].head(), perf.actors[1].head()
+    ab = hb - ha
+    across = np.abs(ab[:, 0]) / np.linalg.norm(ab[:, :2], axis=1)
+    sa, _, sb, _ = heads_on_screen(track, perf)
+    agree = (ha[:, 0] < hb[:, 0]) == (sa[:, 0] < sb[:, 0])
+    clear = across > 0.5
+    assert clear.sum() > 0.5 * len(clear)
+    return float(agree[clear].mean())
 
 
 @pytest.mark.parametrize("size", list(SHOTS))
@@ -241,13 +273,11 @@ def _toric(perf, behaviour: str, size: str, phi: float = 12.0) -> CameraTrack:
 def test_toric_behaviours_hold_both_heads_on_the_layout(perf, behaviour, size):
     t = _toric(perf, behaviour, size)
     layout = shot(size)
-    sa, da, sb, db = heads_on_screen(t, perf)
-    assert da.min() > 0.5 and db.min() > 0.5
-    for screen, x in ((sa, layout.xA), (sb, layout.xB)):
-        assert np.abs(screen[:, 0] - x).mean() < 0.1
-        assert np.abs(screen[:, 1] - layout.y).mean() < 0.1
-        assert np.all(np.abs(screen) < 1)  # never out of frame, smoothing or not
+    assert_on_layout(t, perf, layout.xA, layout.xB, layout.y, 0.1)
+    left, right, _ = left_right(t, perf)
+    assert np.all(np.abs(left) < 1) and np.all(np.abs(right) < 1)  # never out of frame, smoothing or not
     assert t.params["behaviour"] == behaviour
+    assert audience_left_on_screen_left(t, perf) == 1.0
 
 
 @pytest.mark.parametrize("size", list(SHOTS))
@@ -258,12 +288,8 @@ def test_side_track_travels_on_a_straight_line_and_holds_the_layout(perf, size):
     deviation = np.linalg.norm(p - np.outer(p @ vt[0], vt[0]), axis=1)
     assert deviation.max() < 0.05
     layout = shot(size)
-    sa, da, sb, db = heads_on_screen(t, perf)
-    assert da.min() > 0.5 and db.min() > 0.5
-    for screen, x in ((sa, layout.xA), (sb, layout.xB)):
-        assert np.abs(screen[:, 0] - x).mean() < 0.15
-        assert np.abs(screen[:, 1] - layout.y).mean() < 0.15
-    # It zooms rather than dollying in: the field of view changes, the height does not.
+    assert_on_layout(t, perf, layout.xA, layout.xB, layout.y, 0.15)
+    # It zooms rather than craning: the height does not change.
     assert np.ptp(t.positions[:, 2]) < 1e-9
 
 
@@ -274,20 +300,57 @@ def test_sin_cos_swings_around_the_direct_camera(perf):
 
 
 def test_group_puts_a_left_of_b(perf, tracks):
+    """A (the actor starting on the audience's left: the duet's B, who enters from stage right)
+    sits at screen_a, left of B at screen_b, on every frame."""
     t = tracks["group"]
-    sa, da, sb, db = heads_on_screen(t, perf)
-    assert np.all(sa[:, 0] < sb[:, 0])
-    assert np.abs(sa[:, 0] + 1 / 3).mean() < 0.1 and np.abs(sb[:, 0] - 1 / 3).mean() < 0.1
-    assert np.abs(sa[:, 1] - 0.3).mean() < 0.1 and np.abs(sb[:, 1] - 0.3).mean() < 0.1
+    start_left = min(perf.actors[:2], key=lambda a: a.head()[0, 0])
+    other = perf.actors[1] if start_left is perf.actors[0] else perf.actors[0]
+    assert start_left.name == "B"
+    sl, _ = project(start_left.head(), t.positions, t.rotations, t.fov_y, ASPECT)
+    so, _ = project(other.head(), t.positions, t.rotations, t.fov_y, ASPECT)
+    assert np.all(sl[:, 0] < so[:, 0])
+    assert_on_layout(t, perf, -1 / 3, 1 / 3, 0.3, 0.1)
 
 
-def test_group_pair_order_decides_who_is_left(perf):
-    t = build_track(camera("{name: g, rig: group, pair: [B, A], screen_a: [-0.4, 0.2], screen_b: [0.4, 0.2]}"),
+def test_group_with_an_explicit_pair_frames_those_actors(perf):
+    t = build_track(camera("{name: g, rig: group, pair: [A, B], screen_a: [-0.4, 0.2], screen_b: [0.4, 0.2]}"),
                     perf, ASPECT)
-    b, _ = project(perf.actor("B").head(), t.positions, t.rotations, t.fov_y, ASPECT)
-    a, _ = project(perf.actor("A").head(), t.positions, t.rotations, t.fov_y, ASPECT)
-    assert np.all(b[:, 0] < a[:, 0])
-    assert np.abs(b[:, 0] + 0.4).mean() < 0.1 and np.abs(a[:, 0] - 0.4).mean() < 0.1
+    assert_on_layout(t, perf, -0.4, 0.4, 0.2, 0.1)
+
+
+@pytest.fixture(scope="module")
+def crossing() -> Performance:
+    """10 s of the duet: the actors walk round each other and exchange places (at ~8.5 s)."""
+    return demo_performance(duration=10)
+
+
+@pytest.mark.parametrize("text", [
+    "{name: g, rig: group}",
+    "{name: d, rig: toric, behaviour: direct, shot: medium-mid}",
+    "{name: r, rig: toric, behaviour: relative, shot: close}",
+    "{name: s, rig: toric, behaviour: sin_cos, shot: far-left}",
+])
+def test_toric_rigs_stay_upright_and_in_the_house_when_the_actors_cross(crossing, text):
+    t = build_track(camera(text), crossing, ASPECT)
+    ha, hb = crossing.actors[0].head(), crossing.actors[1].head()
+    assert np.sign(ha[0, 0] - hb[0, 0]) != np.sign(ha[-1, 0] - hb[-1, 0]), "the actors do not cross"
+    assert np.all(t.rotations[:, 2, 2] > 0.5)  # the image's up points up: never upside down
+    assert t.positions[:, 1].max() < crossing.venue.stage_depth / 2  # never behind the back curtain
+    assert audience_left_on_screen_left(t, crossing) == 1.0
+    left, right, depth = left_right(t, crossing)
+    in_frame = (depth > 0) & np.all(np.abs(left) < 1, axis=1) & np.all(np.abs(right) < 1, axis=1)
+    assert in_frame.mean() >= 0.95
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "rigs.side_track does not swap the layout roles when the actors exchange places (toric() does, via "
+    "_audience_order): to keep the same actor at the left screen point from a camera that stays in "
+    "front, orientation_for_screen turns the camera upside down (up.z ~ -1) for the last ~1.5 s of a "
+    "10 s duet (167 frames of a 20 s one), and heads leave the frame"))
+@pytest.mark.parametrize("size", ["medium-mid", "close"])
+def test_side_track_stays_upright_when_the_actors_cross(crossing, size):
+    t = _toric(crossing, "side_track", size)
+    assert np.all(t.rotations[:, 2, 2] > 0.5)
 
 
 # ------------------------------------------------------------------------------ errors

@@ -20,7 +20,9 @@ from panda3d.core import (
     GraphicsPipe,
     NodePath,
     PerspectiveLens,
+    RenderState,
     Texture,
+    TransformState,
     WindowProperties,
 )
 
@@ -104,6 +106,9 @@ class TiledTarget:
     def grab(self) -> np.ndarray:
         """The whole buffer as (H, W, 4) BGRA, top row first."""
         self.engine.graphics.renderFrame()
+        # ShowBase would do this every frame: without it the cache of per-frame transforms grows.
+        TransformState.garbageCollect()
+        RenderState.garbageCollect()
         data = memoryview(self.texture.getRamImage())
         image = np.frombuffer(data, np.uint8).reshape(self.rows * self.height, self.cols * self.width, 4)
         return image[::-1]
