@@ -342,11 +342,6 @@ def test_toric_rigs_stay_upright_and_in_the_house_when_the_actors_cross(crossing
     assert in_frame.mean() >= 0.95
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rigs.side_track does not swap the layout roles when the actors exchange places (toric() does, via "
-    "_audience_order): to keep the same actor at the left screen point from a camera that stays in "
-    "front, orientation_for_screen turns the camera upside down (up.z ~ -1) for the last ~1.5 s of a "
-    "10 s duet (167 frames of a 20 s one), and heads leave the frame"))
 @pytest.mark.parametrize("size", ["medium-mid", "close"])
 def test_side_track_stays_upright_when_the_actors_cross(crossing, size):
     t = _toric(crossing, "side_track", size)

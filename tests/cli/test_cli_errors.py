@@ -332,7 +332,6 @@ _RESOLUTION_BUG = ("RenderOptions.__post_init__ (render/renderer.py:48-51) raise
                    "the line says 'resolution: 7x90 ...' and never names the --width/--height option")
 
 
-@pytest.mark.xfail(reason=_RESOLUTION_BUG, strict=True)
 @pytest.mark.parametrize("width", ["7", "100000"])
 def test_resolution_error_names_the_width_option(width: str, work: Path):
     proc = run_cli(["render", "perf.yaml", "--cameras", "cams.yaml", "--out", "out", "--width", width,
@@ -345,7 +344,6 @@ _USAGE_BUG = ("Typer/Click usage errors (a non-integer option, a missing require
               "not one line; the console script points at `app`, so nothing reformats click.UsageError")
 
 
-@pytest.mark.xfail(reason=_USAGE_BUG, strict=True)
 @pytest.mark.parametrize("args, option", [
     (["render", "perf.yaml", "--cameras", "cams.yaml", "--width", "wide", "--height", "90"], "--width"),
     (["render", "perf.yaml", *SIZE], "--cameras"),
@@ -363,7 +361,6 @@ _EMPTY_LOC_BUG = ("camera/spec.py parse_cameras builds the location with '.'.joi
                   "of CameraList'; performance_file.py uses `or \"top level\"`")
 
 
-@pytest.mark.xfail(reason=_EMPTY_LOC_BUG, strict=True)
 @pytest.mark.parametrize("text", ["", "- just\n- a list\n"], ids=["empty", "top-level-list"])
 def test_cameras_file_of_the_wrong_shape_says_where(text: str, work: Path):
     _write(work, "shape.yaml", text)

@@ -89,19 +89,20 @@ def test_demo_performance_is_the_builtin_duet():
 
 @needs_mocap
 @pytest.mark.parametrize("position, heading", [((0.0, 0.0), 0.0), ((1.5, -0.5), 90.0), ((-2.0, 1.0), -135.0)])
-def test_bvh_actor_is_turned_about_its_first_root_position_then_moved(tmp_path: Path, position, heading):
+def test_bvh_actor_is_turned_about_its_first_hips_position_then_moved(tmp_path: Path, position, heading):
     """fps = the capture's 30 fps, so the performance frames are the capture's frames."""
     raw = load_bvh(MOCAP / RUN)
+    hips = canonical_indices(raw.skeleton.names)[4]
     perf = build_performance({"fps": 30, "actors": [
         {"name": "R", "motion": rel(MOCAP / RUN, tmp_path), "position": list(position), "heading": heading}]},
         "perf.yaml", tmp_path)
     placed = perf.actors[0].motion.positions
     assert placed.shape == raw.positions.shape
-    # The root's first-frame ground position lands exactly on `position`, at the capture's height.
-    np.testing.assert_allclose(placed[0, 0, :2], position, atol=1e-9)
+    # The hips' first-frame ground position lands exactly on `position`, at the capture's height.
+    np.testing.assert_allclose(placed[0, hips, :2], position, atol=1e-9)
     np.testing.assert_allclose(placed[:, :, 2], raw.positions[:, :, 2], atol=1e-9)
     # Everything else is the capture turned by heading about that point (a rigid motion).
-    origin = np.array([raw.positions[0, 0, 0], raw.positions[0, 0, 1], 0.0])
+    origin = np.array([raw.positions[0, hips, 0], raw.positions[0, hips, 1], 0.0])
     expected = (raw.positions - origin) @ rot_z(heading).T + np.array([*position, 0.0])
     np.testing.assert_allclose(placed, expected, atol=1e-9)
     # The run travels 2 m along the capture's -Y; heading 90 turns that travel to +X.
@@ -110,11 +111,6 @@ def test_bvh_actor_is_turned_about_its_first_root_position_then_moved(tmp_path: 
 
 
 @needs_mocap
-@pytest.mark.xfail(strict=True, reason=(
-    "performance_file._place uses joint 0 as the actor's root: Bandai's joint_Root is a floor marker that "
-    "stays at the origin while Hips walks (dataset-1_walk_normal starts 4.07 m upstage of it), so "
-    "`position` does not place the actor's body: it lands ~4 m away and heading turns about a point "
-    "outside the body"))
 def test_bvh_actor_body_starts_at_position(tmp_path: Path):
     perf = build_performance({"fps": 30, "actors": [
         {"name": "W", "motion": str(MOCAP / WALK), "position": [1.0, -1.0], "heading": 90}]}, "perf.yaml", tmp_path)
@@ -164,10 +160,6 @@ def test_loop_repeats_the_motion_instead_of_holding_it(tmp_path: Path):
 
 
 @needs_mocap
-@pytest.mark.xfail(strict=True, reason=(
-    "performance_file.build_performance loops with np.mod(local, m.duration) in seconds: at frame 72 "
-    "(t = 72/30 s) the float remainder is 0.7999… instead of 0, Motion.sample clamps it to the last "
-    "capture frame, so the actor stutters (frame 23 shown twice) instead of wrapping to frame 0"))
 def test_loop_wraps_exactly_on_every_pass(tmp_path: Path):
     raw = load_bvh(MOCAP / RUN)
     perf = build_performance({"fps": 30, "duration": 4.0, "actors": [
@@ -246,11 +238,6 @@ def test_default_costumes_differ_when_none_is_given(tmp_path: Path):
     assert len({a.costume for a in perf.actors}) == 8
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "performance_file.build_performance gives an actor without a costume palette[k % 8] by its index k, "
-    "ignoring colours other actors chose by name: here C (index 2) gets 'gold', which A chose, so two "
-    "actors look the same (and flat-colour renders cannot tell them apart). Pick defaults from the "
-    "palette colours no actor uses"))
 def test_default_costumes_avoid_colours_other_actors_chose(tmp_path: Path):
     perf = build_performance({"fps": 25, "duration": 4, "actors": [
         {"name": "A", "builtin": "duet-a", "costume": "gold"},
@@ -317,10 +304,6 @@ def test_errors_name_the_yaml_key(tmp_path: Path, data, key: str):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "performance_file.ActorSpec checks costume names and ranges in a model-level validator, so pydantic "
-    "reports them at 'actors.0'; a wrong-length [r, g] is reported at 'actors.0.costume.str' (the union "
-    "member's tag). The costume key should be named: validate it with @field_validator('costume')"))
 @pytest.mark.parametrize("costume", ["plaid", [2.0, 0.0, 0.0], [1.0, 0.0]], ids=["unknown-name", "out-of-range", "two-values"])
 def test_costume_errors_name_the_costume_key(tmp_path: Path, costume):
     with pytest.raises(PerformanceError) as info:

@@ -113,12 +113,17 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
     alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
-    # Smooth within each stretch between role swaps: blending across one would fly the camera
-    # through the pair, so a swap is a clean jump (the programme editor cuts around it).
-    cuts = np.flatnonzero(np.diff(swap)) + 1
-    for seg in np.split(np.arange(s.n), cuts):
-        p[seg], r[seg] = smooth_pose_track(p[seg], r[seg], smooth)
+    p, r = _smooth_segments(p, r, swap, smooth)
     return s.track(name, rig, p, r, screen_a=pa.tolist(), screen_b=pb.tolist(), **params)
+
+
+def _smooth_segments(p: np.ndarray, r: np.ndarray, swap: np.ndarray, radius: int):
+    """Smooth within each stretch between role swaps: blending across one would fly the camera
+    through the pair, so a swap is a clean jump (the programme editor cuts around it)."""
+    p, r = p.copy(), r.copy()
+    for seg in np.split(np.arange(len(p)), np.flatnonzero(np.diff(swap)) + 1):
+        p[seg], r[seg] = smooth_pose_track(p[seg], r[seg], radius)
+    return p, r
 
 
 def _audience_order(ha: np.ndarray, hb: np.ndarray, hysteresis: float = 0.25):
@@ -174,7 +179,7 @@ def behaviour(s: Shooting, name: str, kind: str, layout: ShotLayout, theta0: flo
 
 def side_track(s: Shooting, name: str, layout: ShotLayout, phi0: float, distance: float | None, **params) -> CameraTrack:
     """Travels on a line beside the pair (parallel to their mean axis) and zooms to hold the layout."""
-    ha, hb = s.heads()
+    ha, hb, swap = _audience_order(*s.heads())
     c = s.centre(25)
     axis = (hb - ha).mean(axis=0)
     axis[2] = 0.0
@@ -197,8 +202,11 @@ def side_track(s: Shooting, name: str, layout: ShotLayout, phi0: float, distance
     tan_half_x = np.tan(np.maximum(world_alpha, 1e-3) / 2) / max(half_sep, 1e-3)
     fov_y = 2 * np.arctan(tan_half_x / s.aspect)
     fov_y = gaussian_smooth(np.clip(fov_y, np.radians(12), np.radians(75)), 10)
-    r = orientation_for_screen(p, ha, hb, pa, pb, fov_y, s.aspect)
-    p, r = smooth_pose_track(p, r, 10)
+    # Aim as the Toric layout says, but level: a travelling camera never rolls, and while the
+    # actors pass one behind the other, holding both screen points exactly would need one.
+    forward = orientation_for_screen(p, ha, hb, pa, pb, fov_y, s.aspect)[:, :, 1]
+    r = look_at(p, p + forward)
+    p, r = _smooth_segments(p, r, swap, 10)
     return s.track(name, "toric", p, r, fov_y, distance=float(distance), **params)
 
 

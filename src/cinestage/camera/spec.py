@@ -92,7 +92,7 @@ def parse_cameras(data: object, source: str) -> list:
         specs = TypeAdapter(CameraList).validate_python(data).cameras
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
+        where = ".".join(str(p) for p in err["loc"]) or "top level"
         raise CameraError(source, f"{where}: {err['msg']}") from None
     names = [c.name for c in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -120,8 +120,8 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
     """Runs the camera's rig over the performance."""
     if len(performance.actors) < 2 and spec.rig in ("group", "toric"):
         raise CameraError(spec.name, f"a {spec.rig} camera frames two actors; the performance has one")
-    # Unless told, A is whoever starts on the audience's left, so that Toric layouts with A
-    # left of B put the camera in the house, not behind the back curtain.
+    # A is whoever starts on the audience's left, so Toric layouts with A left of B put the
+    # camera in the house, not behind the back curtain (Toric rigs keep that as actors cross).
     names = spec.pair or tuple(a.name for a in sorted(performance.actors[:2], key=lambda a: a.head()[0, 0]))
     try:
         a = performance.actor(names[0])

@@ -95,5 +95,18 @@ def demo(
         _fail(exc)
 
 
-def main() -> None:  # pragma: no cover - console entry
-    sys.exit(app())
+def main() -> None:
+    """Console entry: usage mistakes (unknown option, bad number) also end in one line, exit 2."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        code = 130
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except Exception as exc:
+        # Typer vendors click; its usage errors are the exceptions that can format a message.
+        if not hasattr(exc, "format_message"):
+            raise
+        err.print(f"cinestage: error: {' '.join(exc.format_message().split())}", markup=False, highlight=False, soft_wrap=True)
+        code = 2
+    sys.exit(code or 0)

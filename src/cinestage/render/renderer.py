@@ -48,9 +48,9 @@ class RenderOptions:
 
     def __post_init__(self) -> None:
         if not (16 <= self.width <= 4096 and 16 <= self.height <= 4096):
-            raise RenderError("resolution", f"{self.width}x{self.height} is outside 16..4096 pixels per side")
+            raise RenderError("--width/--height", f"{self.width}x{self.height} is outside 16..4096 pixels per side")
         if self.width % 2 or self.height % 2:
-            raise RenderError("resolution", f"{self.width}x{self.height}: H.264 needs even width and height")
+            raise RenderError("--width/--height", f"{self.width}x{self.height}: H.264 needs even width and height")
 
 
 def tile_grid(n: int, width: int, height: int) -> tuple[int, int]:

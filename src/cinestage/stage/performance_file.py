@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cinestage.errors import CinestageError, PerformanceError
+from cinestage.errors import PerformanceError
 
 from cinestage.stage.bvh import load_bvh
 from cinestage.stage.joints import canonical_indices
@@ -61,14 +61,19 @@ class ActorSpec(_Strict):
     units: Literal["auto", "m", "cm", "mm", "inch"] = "auto"
     loop: bool = False
 
+    @field_validator("costume", mode="before")
+    @classmethod
+    def _costume(cls, value):
+        if isinstance(value, str) and value not in COSTUMES:
+            raise ValueError(f"unknown costume colour {value!r}; use [r, g, b] or one of {', '.join(COSTUMES)}")
+        if isinstance(value, (list, tuple)) and (len(value) != 3 or not all(isinstance(c, (int, float)) and 0.0 <= c <= 1.0 for c in value)):
+            raise ValueError("costume must be a colour name or [r, g, b] with values in 0..1")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self):
         if (self.motion is None) == (self.builtin is None):
             raise ValueError("give exactly one of 'motion' (a BVH file) or 'builtin' (duet-a, duet-b)")
-        if isinstance(self.costume, str) and self.costume not in COSTUMES:
-            raise ValueError(f"unknown costume colour {self.costume!r}; use [r, g, b] or one of {', '.join(COSTUMES)}")
-        if isinstance(self.costume, tuple) and not all(0.0 <= c <= 1.0 for c in self.costume):
-            raise ValueError("costume [r, g, b] values must lie in 0..1")
         return self
 
 
@@ -130,14 +135,18 @@ def build_performance(data: object, source: str, base: Path) -> Performance:
     n = max(1, int(round(duration * spec.fps)))
     times = np.arange(n) / spec.fps
     actors = []
-    palette = list(COSTUMES.values())
-    for k, (a, m) in enumerate(zip(spec.actors, sources)):
+    # Actors without a costume get palette colours nobody chose, so no two look alike.
+    chosen = {COSTUMES[a.costume] if isinstance(a.costume, str) else a.costume for a in spec.actors if a.costume}
+    spare = iter([c for c in COSTUMES.values() if c not in chosen] + list(COSTUMES.values()))
+    for a, m in zip(spec.actors, sources):
         local = times - a.start
         if a.loop:
-            local = np.mod(np.maximum(local, 0.0), m.duration)
-        placed = Motion(m.skeleton, _place(m.sample(local), a), spec.fps, m.source)
-        costume = COSTUMES[a.costume] if isinstance(a.costume, str) else a.costume or palette[k % len(palette)]
-        actors.append(Actor(a.name, placed, tuple(costume), canonical_indices(m.skeleton.names, m.source)))
+            # Whole frames, not seconds: a float remainder would show the last frame twice.
+            local = np.mod(np.round(np.maximum(local, 0.0) * m.fps, 6), m.n_frames) / m.fps
+        canonical = canonical_indices(m.skeleton.names, m.source)
+        placed = Motion(m.skeleton, _place(m.sample(local), a, canonical[4]), spec.fps, m.source)
+        costume = (COSTUMES[a.costume] if isinstance(a.costume, str) else a.costume) if a.costume else next(spare)
+        actors.append(Actor(a.name, placed, tuple(costume), canonical))
     venue = Venue(**spec.venue.model_dump())
     lights = tuple(Light(l.name or f"light-{i}", l.kind, l.position, l.target, l.colour, l.intensity, l.angle)
                    for i, l in enumerate(spec.lights or ()))
@@ -154,14 +163,14 @@ def _motion(a: ActorSpec, base: Path, duration: float | None, fps: float) -> Mot
     return load_bvh(path, a.units)
 
 
-def _place(p: np.ndarray, a: ActorSpec) -> np.ndarray:
-    """Turn by heading about the first root position, move it to position; built-ins keep their script."""
-    if a.builtin is not None:
-        origin = np.zeros(3)
-        target = np.array([a.position[0], a.position[1], 0.0])
-    else:
-        origin = np.array([p[0, 0, 0], p[0, 0, 1], 0.0])
-        target = np.array([a.position[0], a.position[1], 0.0])
+def _place(p: np.ndarray, a: ActorSpec, hips: int) -> np.ndarray:
+    """Turn by heading about the first hips position, move it to position; built-ins keep their script.
+
+    The hips, not joint 0: many captures (Bandai-Namco's joint_Root) have a root that stays on
+    the floor at the origin while the body walks away from it.
+    """
+    target = np.array([a.position[0], a.position[1], 0.0])
+    origin = np.zeros(3) if a.builtin is not None else np.array([p[0, hips, 0], p[0, hips, 1], 0.0])
     c, s = np.cos(np.radians(a.heading)), np.sin(np.radians(a.heading))
     rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
     return (p - origin) @ rot.T + target
@@ -180,5 +189,3 @@ def demo_performance(duration: float = 10.0, fps: float = 25.0) -> Performance:
     }
     return build_performance(data, "built-in duet", Path("."))
 
-
-__all__ = ["load_performance", "build_performance", "demo_performance", "CinestageError"]
