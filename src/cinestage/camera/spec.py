@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from cinestage.camera import rigs
@@ -23,6 +22,7 @@ from cinestage.camera.track import CameraTrack
 from cinestage.errors import CameraError
 from cinestage.geometry import screen_angle
 from cinestage.stage.performance import Performance
+from cinestage.yaml_files import first_problem, read_yaml
 
 Vec3 = tuple[float, float, float]
 ShotName = Literal[tuple(SHOTS)]  # type: ignore[valid-type]
@@ -91,9 +91,7 @@ def parse_cameras(data: object, source: str) -> list:
     try:
         specs = TypeAdapter(CameraList).validate_python(data).cameras
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "top level"
-        raise CameraError(source, f"{where}: {err['msg']}") from None
+        raise CameraError(source, first_problem(exc)) from None
     names = [c.name for c in specs]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
@@ -102,18 +100,7 @@ def parse_cameras(data: object, source: str) -> list:
 
 
 def load_cameras(path: Path) -> list:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CameraError(str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CameraError(str(path), f"cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise CameraError(str(path), f"not valid YAML{at}") from None
-    return parse_cameras(data, str(path))
+    return parse_cameras(read_yaml(path, CameraError), str(path))
 
 
 def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:

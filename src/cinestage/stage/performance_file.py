@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cinestage.errors import PerformanceError
-
+from cinestage.stage import procedural
 from cinestage.stage.bvh import load_bvh
 from cinestage.stage.joints import canonical_indices
 from cinestage.stage.motion import Motion
 from cinestage.stage.performance import Actor, Light, Performance, Venue
+from cinestage.yaml_files import first_problem, read_yaml
 
 COSTUMES = {
     "crimson": (0.78, 0.10, 0.12),
@@ -108,25 +108,14 @@ class PerformanceSpec(_Strict):
 
 def load_performance(path: Path) -> Performance:
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise PerformanceError(str(path), "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PerformanceError(str(path), f"cannot read: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise PerformanceError(str(path), f"not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from None
-    return build_performance(data, str(path), path.parent)
+    return build_performance(read_yaml(path, PerformanceError), str(path), path.parent)
 
 
 def build_performance(data: object, source: str, base: Path) -> Performance:
     try:
         spec = PerformanceSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "top level"
-        raise PerformanceError(source, f"{where}: {err['msg']}") from None
+        raise PerformanceError(source, first_problem(exc)) from None
     names = [a.name for a in spec.actors]
     if len(set(names)) != len(names):
         raise PerformanceError(source, f"actor names repeat: {names}")
@@ -155,8 +144,6 @@ def build_performance(data: object, source: str, base: Path) -> Performance:
 
 def _motion(a: ActorSpec, base: Path, duration: float | None, fps: float) -> Motion:
     if a.builtin is not None:
-        from cinestage.stage import procedural
-
         pair = procedural.duet(duration=max(duration or 20.0, 4.0), fps=fps)
         return pair[BUILTINS.index(a.builtin)]
     path = (base / a.motion).resolve()
