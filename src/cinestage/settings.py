@@ -10,7 +10,6 @@ class Settings(BaseSettings):
 
     width: int = 640
     height: int = 360
-    fps: float = 25.0
     # H.264 constant-rate factor and x264 preset for every camera stream.
     crf: int = 20
     preset: str = "veryfast"

@@ -190,11 +190,9 @@ def side_track(s: Shooting, name: str, layout: ShotLayout, phi0: float, distance
     if distance is None:
         alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
         distance = sep / (2 * np.tan(alpha / 2))
-    p = c - side * distance * np.cos(phi0) + np.array([0.0, 0.0, distance * np.sin(phi0)])
-    # Keep only the travel along the axis; the track itself is straight.
-    base = c[0] - side * distance * np.cos(phi0)
-    along = (p - base) @ axis
-    p = base + np.outer(gaussian_smooth(along, 10), axis) + np.array([0.0, 0.0, distance * np.sin(phi0)])
+    # A straight track: only the pair's travel along their axis moves the camera.
+    along = gaussian_smooth((c - c[0]) @ axis, 10)
+    p = c[0] - side * distance * np.cos(phi0) + np.outer(along, axis)
     p[:, 2] = c[:, 2].mean() + distance * np.sin(phi0)
     # Zoom so the heads' angular separation fills the layout's screen separation.
     world_alpha = np.arccos(np.clip(np.sum(_unit(ha - p) * _unit(hb - p), axis=1), -1, 1))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from cinestage.camera import rigs
 from cinestage.camera.shots import SHOTS, shot
 from cinestage.camera.track import CameraTrack
-from cinestage.errors import CameraError
+from cinestage.errors import CameraError, PerformanceError
 from cinestage.geometry import screen_angle
 from cinestage.stage.performance import Performance
 from cinestage.yaml_files import first_problem, read_yaml
@@ -113,8 +113,8 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
     try:
         a = performance.actor(names[0])
         b = performance.actor(names[-1])
-    except Exception as exc:
-        raise CameraError(spec.name, str(exc)) from None
+    except PerformanceError as exc:
+        raise CameraError(spec.name, exc.problem) from None
     s = rigs.Shooting(performance, a, b, aspect, np.radians(spec.fov))
     if spec.rig == "fixed":
         return rigs.fixed(s, spec.name, spec.position, spec.target)
@@ -125,8 +125,8 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
     if spec.rig == "follow":
         try:
             actor = performance.actor(spec.actor)
-        except Exception as exc:
-            raise CameraError(spec.name, str(exc)) from None
+        except PerformanceError as exc:
+            raise CameraError(spec.name, exc.problem) from None
         return rigs.follow(s, spec.name, spec.position, actor, spec.dead_zone)
     if spec.rig == "group":
         pa, pb = np.array(spec.screen_a), np.array(spec.screen_b)

@@ -47,9 +47,6 @@ class Engine:
             raise RenderError("display", "no headless renderer: install libegl1 libegl-mesa0 libgl1-mesa-dri (EGL) or use Panda3D's p3tinydisplay")
         self.graphics = GraphicsEngine.getGlobalPtr()
 
-    def renderer_name(self) -> str:
-        return self.kind
-
 
 def engine(display: str = "auto") -> Engine:
     global _engine

@@ -66,7 +66,7 @@ class Body:
             arm = _chain(sh, kids, 3)
             radii = (0.058, 0.046, 0.036)
             for k in range(len(arm) - 1):
-                self.limbs.append(Limb(arm[k], arm[k + 1], radii[k], radii[k + 1], sleeve if k == 0 else SKIN if k > 1 else sleeve))
+                self.limbs.append(Limb(arm[k], arm[k + 1], radii[k], radii[k + 1], sleeve))
             if len(arm) == 3:
                 self.hands.append(arm[2])
         for hip in (c[LHIP], c[RHIP]):
@@ -102,7 +102,7 @@ class Body:
         radii = [max(l.r_a, l.r_b) for l in self.limbs]
         # Torso as two side-by-side capsules so a narrow body is not modelled as a barrel.
         for s in (-0.22, 0.22):
-            off = left * (np.median(width) * s)[..., None] if np.ndim(width) else left * width * s
+            off = left * np.expand_dims(width * s, -1)
             starts.append(hip_c - up * 0.05 + off)
             ends.append(sh_c - up * 0.04 + off)
             radii.append(0.13)

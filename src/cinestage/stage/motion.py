@@ -66,7 +66,3 @@ class Motion:
         i1 = np.minimum(i0 + 1, self.n_frames - 1)
         w = (t - i0)[:, None, None]
         return self.positions[i0] * (1.0 - w) + self.positions[i1] * w
-
-    def resampled(self, fps: float) -> "Motion":
-        n = max(1, int(round(self.duration * fps)))
-        return Motion(self.skeleton, self.sample(np.arange(n) / fps), fps, self.source)

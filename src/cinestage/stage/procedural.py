@@ -33,6 +33,8 @@ from typing import Literal, Sequence
 import numpy as np
 
 from cinestage.errors import PerformanceError
+from cinestage.stage.features import facing_direction
+from cinestage.stage.joints import canonical_positions
 from cinestage.stage.motion import Motion, Skeleton
 
 __all__ = [
@@ -145,12 +147,9 @@ def heading_of(direction: np.ndarray | Sequence[float]) -> np.ndarray:
 
 
 def facing(motion: Motion) -> np.ndarray:
-    """(T, 3) unit ground-plane front of an actor, from its shoulder line (front = left x up)."""
-    p = motion.positions
-    left = p[:, motion.index("LeftShoulder")] - p[:, motion.index("RightShoulder")]
-    left[:, 2] = 0.0
-    front = np.cross(left, [0.0, 0.0, 1.0])
-    return front / np.maximum(np.linalg.norm(front, axis=-1, keepdims=True), 1e-12)
+    """(T, 3) unit ground-plane front of an actor (features.facing_direction, lifted to 3D)."""
+    front = facing_direction(canonical_positions(motion))
+    return np.concatenate([front, np.zeros((len(front), 1))], axis=1)
 
 
 def _wrap(a: np.ndarray | float) -> np.ndarray:
