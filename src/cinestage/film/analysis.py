@@ -1,0 +1,120 @@
+"""A real clip -> shots, tracks, main pairs and per-frame features, in one streamed decoding pass.
+
+Each decoded frame (at most `pose_side` pixels on its long side; the pose network never needs
+more) feeds the shot detector (a smaller copy) and the pose estimator; only the poses are kept,
+so memory grows with the number of people-frames, never with pixels. Tracking, the main pair
+and the feature network then run per shot on the stored poses.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from cinestage.errors import VideoError
+from cinestage.film.feature_net import FeatureEstimator, from_pretrained
+from cinestage.film.main_pair import PairChoice, choose_pair
+from cinestage.film.pair_features import MainPair, pair_features
+from cinestage.film.pose import FramePoses, MoveNetMultiPose, PoseEstimator, choose_input_size
+from cinestage.film.shots import Shot, ShotDetector
+from cinestage.film.tracking import Track, TrackingOptions, track_people
+from cinestage.film.video import VideoInfo, read_frames
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    pose_side: int = 640  # decoded frames are scaled down to this long side before pose estimation
+    shot_side: int = 256  # and further for the shot detector
+    input_size: int | None = None  # the pose network's input long side; None: chosen per shot
+    shot_method: str = "both"
+    min_shot_frames: int = 15
+    short_shots: str = "merge"
+    tracking: TrackingOptions = field(default_factory=TrackingOptions)
+    pairs: tuple[tuple[int, int], ...] = ()  # user's main pairs by track id, for the shots they live in
+
+
+@dataclass(frozen=True)
+class ShotResult:
+    shot: Shot
+    input_size: int
+    pair: MainPair | None
+    problem: str | None  # why there is no main pair
+
+
+@dataclass(frozen=True)
+class FilmAnalysis:
+    info: VideoInfo
+    times: np.ndarray  # (N,) seconds of every decoded frame
+    shots: list[ShotResult]
+    tracks: list[Track]
+    pose_model: str
+    feature_model: dict
+    seconds: float
+    warnings: list[str]
+
+    @property
+    def pairs(self) -> list[MainPair]:
+        return [s.pair for s in self.shots if s.pair is not None]
+
+
+Progress = Callable[[int, int], None]
+
+
+def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
+            features: FeatureEstimator | None = None, progress: Progress | None = None) -> FilmAnalysis:
+    start = time.perf_counter()
+    estimator = estimator or MoveNetMultiPose()
+    features = features or from_pretrained()
+    poses, times, sizes, shots, info, warnings = _scan(Path(path), options, estimator, progress)
+    tracks = track_people(poses, [(s.start, s.end) for s in shots], (info.width, info.height), options.tracking)
+    results = []
+    for shot in shots:
+        override = next((p for p in options.pairs if all(any(t.id == i and t.shot == shot.index for t in tracks) for i in p)), None)
+        choice = choose_pair(tracks, shot.index, override)
+        size = int(np.bincount(sizes[shot.start:shot.end]).argmax())
+        if isinstance(choice, PairChoice):
+            results.append(ShotResult(shot, size, pair_features(choice, info.width, info.height, features), None))
+        else:
+            results.append(ShotResult(shot, size, None, f"no main pair in shot {shot.index}: {choice}"))
+    return FilmAnalysis(info, times, results, tracks, estimator.name, dict(features.info), time.perf_counter() - start, warnings)
+
+
+def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator, progress: Progress | None):
+    poses: list[FramePoses] = []
+    times: list[float] = []
+    sizes: list[int] = []
+    with read_frames(path, max_side=options.pose_side) as reader:
+        info = reader.info
+        detector = ShotDetector(info.fps, options.shot_method, min_shot_frames=options.min_shot_frames,
+                                short_shots=options.short_shots)
+        scale = info.width / reader.size[0]
+        small = _fit(reader.size, options.shot_side)
+        size = options.input_size
+        chosen_at = -options.min_shot_frames
+        total = info.estimated_frames
+        for frame in reader:
+            cut = detector.feed(frame.index, frame.time, cv2.resize(frame.image, small, interpolation=cv2.INTER_AREA))
+            # Whip pans flag many candidate cuts that the detector later merges; re-choose the
+            # input size at most once per shortest shot.
+            if options.input_size is None and (frame.index == 0 or cut) and frame.index - chosen_at >= options.min_shot_frames:
+                size, chosen_at = choose_input_size(estimator, frame.image), frame.index
+            poses.append(estimator.estimate(frame.image, size).scaled(scale))
+            times.append(frame.time)
+            sizes.append(size)
+            if progress:
+                progress(frame.index + 1, max(total, frame.index + 1))
+        warnings = list(reader.warnings)
+    if not poses:
+        raise VideoError(str(path), "no frames could be decoded")
+    return poses, np.asarray(times), np.asarray(sizes), detector.finish(), info, warnings
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    w, h = size
+    s = min(1.0, side / max(w, h))
+    return max(1, round(w * s)), max(1, round(h * s))
