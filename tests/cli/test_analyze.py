@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.cli.test_cli_errors import error_line, run_cli
+from tests.film.test_video import BAD_INPUTS
 
 VIDEOS = Path(__file__).parents[2].parent / "shared" / "data" / "videos"
 ABSENT = "../shared/data/videos absent: the real test clips live beside the project, not in it"
@@ -87,17 +88,15 @@ def test_clip_with_one_person_says_so(tmp_path):
     assert "no main pair in shot 0: only one person" in proc.stdout
 
 
-@pytest.mark.parametrize("name, content, needle", [
-    ("notes.txt", b"hello, not a video\n", "not a video"),
-    ("empty.mp4", b"", "cannot be opened"),
-    ("fake.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(200), "cannot be opened"),
-])
-def test_bad_files_are_one_line_errors_and_write_nothing(tmp_path, name, content, needle):
-    (tmp_path / name).write_bytes(content)
+@pytest.mark.parametrize("name", ["notes.txt", "notes.mp4", "still.png", "silence.wav", "no_frames.mp4", "tiny.mkv",
+                                  "empty.mp4"])
+def test_bad_files_are_one_line_errors_and_write_nothing(tmp_path, name):
+    make, problem = BAD_INPUTS[name]
+    make(tmp_path / name, None)
+    before = sorted(p.name for p in tmp_path.iterdir())
     line = error_line(run_cli(["analyze", name, "--out", "o"], tmp_path))
-    assert name in line and needle in line
-    assert not (tmp_path / "o").exists()
-    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert name in line and problem in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_missing_clip_and_bad_pair_option(tmp_path):

@@ -112,7 +112,7 @@ def analyze(
     out_dir: Path = typer.Option(..., "--out", "-o", help="output folder"),
     pair: list[str] = typer.Option([], "--pair", help="main pair by track ids, e.g. 3,5 (repeat for other shots)"),
     input_size: Optional[int] = typer.Option(None, min=128, max=1024, help="pose network input (default: per shot)"),
-    shots: str = typer.Option("both", help="shot detector: content, adaptive or both"),
+    shots: str = typer.Option("adaptive", help="shot detector: adaptive (robust to camera motion), content or both"),
     min_shot: int = typer.Option(15, min=1, help="shots shorter than this many frames are merged (or dropped)"),
     drop_short: bool = typer.Option(False, help="drop short shots instead of merging them"),
     overlay: bool = typer.Option(True, help="write overlay.mp4"),
@@ -170,19 +170,28 @@ def train_feature_net(
 @eval_app.command("feature-net")
 def eval_feature_net(
     checkpoint: str = typer.Option("default", help="'default' (shipped) or a checkpoint path"),
-    shots: int = typer.Option(120, min=5, help="held-out synthetic shots (projected joints)"),
+    shots: int = typer.Option(120, min=5, help="held-out synthetic shots, projected joints"),
+    rendered: int = typer.Option(8, min=0, help="held-out synthetic shots rendered and analysed like real clips"),
 ) -> None:
     """theta/phi errors on held-out synthetic shots, against the training-mean baseline."""
     from cinestage.film.feature_net import from_pretrained
     from cinestage.film.feature_training import evaluate_projected
+    from cinestage.pipeline.feature_eval import evaluate_rendered
 
     try:
         est = from_pretrained(checkpoint)
+        out.print(f"checkpoint {checkpoint} ({est.info.get('trained_on', 'unknown training')})", markup=False)
         report = evaluate_projected(est, shots=shots)
+        out.print(f"\n{shots} held-out synthetic shots, projected joints + pose-estimator noise: {report['windows']} windows")
+        _print_errors(report)
+        if rendered:
+            report = evaluate_rendered(est, clips=rendered, log=lambda m: err.print(m, markup=False))
+            out.print(f"\n{rendered} held-out synthetic shots rendered, analysed end to end (MoveNet, tracking, main pair): "
+                      f"main pair in {report['pair_frames']}/{report['frames']} frames")
+            if report["pair_frames"]:
+                _print_errors(report)
     except CinestageError as exc:
         _fail(exc)
-    out.print(f"held-out synthetic shots: {report['windows']} windows (projected joints + pose-estimator noise)")
-    _print_errors(report)
 
 
 def _print_errors(report: dict) -> None:

@@ -23,7 +23,7 @@ from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.film.pose import FramePoses, MoveNetMultiPose, PoseEstimator, choose_input_size
 from cinestage.film.shots import Shot, ShotDetector
 from cinestage.film.tracking import Track, TrackingOptions, track_people
-from cinestage.film.video import VideoInfo, read_frames
+from cinestage.film.video import VideoInfo, probe, read_frames
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,9 @@ class AnalysisOptions:
     pose_side: int = 640  # decoded frames are scaled down to this long side before pose estimation
     shot_side: int = 256  # and further for the shot detector
     input_size: int | None = None  # the pose network's input long side; None: chosen per shot
-    shot_method: str = "both"
+    # Adaptive: a cut must stand out from the frame-to-frame change around it, so whip pans of a
+    # handheld camera (mmaction2_demo.mp4: 4 false cuts with the content detector) are not cuts.
+    shot_method: str = "adaptive"
     min_shot_frames: int = 15
     short_shots: str = "merge"
     tracking: TrackingOptions = field(default_factory=TrackingOptions)
@@ -68,6 +70,7 @@ Progress = Callable[[int, int], None]
 def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
             features: FeatureEstimator | None = None, progress: Progress | None = None) -> FilmAnalysis:
     start = time.perf_counter()
+    probe(path)  # a bad file fails here, before any model is loaded
     estimator = estimator or MoveNetMultiPose()
     features = features or from_pretrained()
     poses, times, sizes, shots, info, warnings = _scan(Path(path), options, estimator, progress)

@@ -4,10 +4,11 @@ Reproducible: `cinestage train feature-net` (same seed, same arguments -> the sh
 checkpoint's figures). Training and test shots come from disjoint seed ranges, so test shots
 have motions (duet seeds, body heights), cameras and lenses never seen in training.
 
-Augmentation imitates a pose estimator: per-joint noise scaled to the person's size, a small
-per-person bias of the head point (the face centre is not the skull's centre), joints lost for
-a frame (filled from the window, as tracking interpolates) or for the whole window (filled at
-the neck's offset, as joints2d.fill_missing does).
+Augmentation imitates a pose estimator, with the spread measured by running MoveNet on rendered
+synthetic shots: per-joint noise scaled to the person's size, a per-window bias of every joint,
+a person's left and right taken for each other, joints lost for a frame (filled from the
+window, as tracking interpolates) or for the whole window (filled at the neck's offset, as
+joints2d.fill_missing does).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from torch import nn
 
 from cinestage.behavior.synthetic import SyntheticShot, synthetic_shot
 from cinestage.film.feature_net import FeatureEstimator, FeatureNet, encode_targets
-from cinestage.film.joints2d import HEAD, HIPS, NECK, WINDOW, from_projected, network_frames, windows
+from cinestage.geometry import project
+from cinestage.stage.features import facing_direction
+from cinestage.film.joints2d import (HEAD, HIPS, L_HIP, L_SHOULDER, NECK, R_HIP, R_SHOULDER, WINDOW, from_projected,
+                                     network_frames, windows)
 
 TEST_SEED_BASE = 1_000_000
 
@@ -48,12 +52,33 @@ def usable_frames(shot: SyntheticShot, margin: float = 1.05) -> np.ndarray:
     return on & front & steady
 
 
+# COCO annotators (and so MoveNet) mark a shoulder at the top of the shoulder, the acromion, not
+# at the ball joint a skeleton rotates about: about 3.5 cm higher along the spine.
+ACROMION_RISE = 0.035
+# The 2D head point averages the face keypoints (nose, eyes, ears), which sit in front of the
+# skull's centre: about 5 cm along the way the person faces.
+FACE_FORWARD = 0.05
+
+
+def annotated_screen(shot: SyntheticShot) -> np.ndarray:
+    """(T, 2, 7, 2) screen positions of the joints where a 2D pose annotation would put them."""
+    j = shot.joints3d.copy()
+    spine = j[:, :, NECK] - j[:, :, HIPS]
+    up = spine / np.maximum(np.linalg.norm(spine, axis=-1, keepdims=True), 1e-9)
+    j[:, :, [L_SHOULDER, R_SHOULDER]] += ACROMION_RISE * up[:, :, None]
+    for k in range(2):
+        j[:, k, HEAD, :2] += FACE_FORWARD * facing_direction(shot.joints3d[:, k])
+    t = shot.track
+    screen, _ = project(j, t.positions[:, None, None], t.rotations[:, None, None], t.fov_y[:, None, None], t.aspect)
+    return screen
+
+
 def shot_windows(shot: SyntheticShot, stride: int = 2) -> WindowSet:
     ok = usable_frames(shot)
     # Every frame of a window must be usable: erode the mask by the window's reach.
     full = np.convolve(ok.astype(int), np.ones(WINDOW, int), "full")[WINDOW // 2 - 1: WINDOW // 2 - 1 + len(ok)] == WINDOW
     centres = np.flatnonzero(full)[::stride]
-    screen = from_projected(shot.screen)
+    screen = from_projected(annotated_screen(shot))
     frames = network_frames(screen[:, 0], screen[:, 1], shot.aspect)
     x = windows(frames, centres)
     y = encode_targets(shot.camera[centres, 3], shot.camera[centres, 4], shot.character[centres])
@@ -71,13 +96,24 @@ def build_windows(seeds, stride: int = 2, progress: Callable[[int, int], None] |
     return WindowSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("inputs", "targets", "sizes")))
 
 
+# Per-joint spread of MoveNet's keypoints around the projected joints, in torso lengths, measured
+# on rendered synthetic shots (robust std; head, neck, shoulders, hips, hip sides).
+JOINT_NOISE = np.array([0.06, 0.05, 0.11, 0.11, 0.05, 0.10, 0.10], np.float32)
+# How often the estimator takes a person's left for their right (a back seen as a front).
+SIDE_SWAP = 0.2
+
+
 def augment(x: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Pose-estimator-like corruption of (N, 28, 8) windows (a copy)."""
     n = len(x)
     j = x.reshape(n, 2, 7, 2, WINDOW).copy()
     scale = sizes[:, :, None, None, None]
-    j += rng.normal(0, 0.04, j.shape).astype(np.float32) * scale
-    j[:, :, HEAD] += rng.normal(0, 0.08, (n, 2, 2, 1)).astype(np.float32) * scale[:, :, 0]
+    swap = rng.random((n, 2)) < SIDE_SWAP
+    for a, b in ((L_SHOULDER, R_SHOULDER), (L_HIP, R_HIP)):
+        j[:, :, [a, b]] = np.where(swap[:, :, None, None, None], j[:, :, [b, a]], j[:, :, [a, b]])
+    sigma = JOINT_NOISE[None, None, :, None, None] * scale
+    j += rng.normal(0, 1, j.shape).astype(np.float32) * sigma
+    j += rng.normal(0, 0.04, (n, 2, 7, 2, 1)).astype(np.float32) * scale
     mean = j.mean(axis=-1, keepdims=True)
     lost_frame = rng.random((n, 2, 7, 1, WINDOW)) < 0.04
     j = np.where(lost_frame, mean, j)

@@ -18,6 +18,7 @@ from cinestage.stage.performance import Actor
 SKIN = (0.80, 0.60, 0.48)
 HAIR = (0.12, 0.08, 0.06)
 SHOES = (0.06, 0.05, 0.05)
+EYES = (0.04, 0.03, 0.03)
 
 HEAD, NECK, LSH, RSH, HIPS, LHIP, RHIP = range(7)
 
@@ -128,10 +129,13 @@ class Body:
         hair_m = np.diag([0.09, 0.09, 0.1, 1.0])
         hair_m[:3, 3] = (0.0, -0.012, 0.022)
         hair = sphere(1.0, 10, 14).transformed(hair_m).coloured(pick(HAIR))
-        nose_m = np.eye(4)
-        nose_m[:3, 3] = (0.0, 0.088, -0.005)
-        nose = sphere(0.018, 4, 6).transformed(nose_m).coloured(pick(SKIN))
-        return meshes + [torso, Mesh.merge([skull, hair, nose])]
+        nose = _at(sphere(0.018, 4, 6), (0.0, 0.088, -0.005)).coloured(pick(SKIN))
+        # Eyes and ears: pose estimators (MoveNet) tell a face from the back of a head by them,
+        # and without them mistake left for right on a third of the frames.
+        eyes = [_at(sphere(0.014, 4, 6), (side * 0.032, 0.084, 0.02)).coloured(pick(EYES)) for side in (-1, 1)]
+        ears = [_at(sphere(1.0, 4, 6).transformed(np.diag([0.012, 0.02, 0.026, 1.0])), (side * 0.086, 0.0, 0.0))
+                .coloured(pick(SKIN)) for side in (-1, 1)]
+        return meshes + [torso, Mesh.merge([skull, hair, nose, *eyes, *ears])]
 
     def part_matrices(self, p: np.ndarray) -> np.ndarray:
         """(P, 4, 4) column-vector transforms of the unit part meshes for one frame p (J, 3)."""
@@ -195,3 +199,9 @@ def _segment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     m = np.eye(4)
     m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y * length, z, a
     return m
+
+
+def _at(mesh: Mesh, offset) -> Mesh:
+    m = np.eye(4)
+    m[:3, 3] = offset
+    return mesh.transformed(m)
