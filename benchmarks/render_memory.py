@@ -6,10 +6,8 @@ resident set size. Last line: ratio = peak(60 s) / peak(10 s); target <= 1.2.
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 CHILD = """

@@ -6,7 +6,7 @@ import torch
 
 from cinestage.errors import ModelError
 from cinestage.film.feature_net import FeatureNet, from_pretrained, shipped_checkpoint
-from cinestage.film.feature_training import TrainingConfig, evaluate_projected, train
+from cinestage.pipeline.feature_training import TrainingConfig, evaluate_projected, train
 
 
 def test_network_shapes_match_the_method():
@@ -33,7 +33,7 @@ def test_missing_and_corrupt_checkpoints_are_clear_errors(tmp_path):
 
 
 def test_training_lowers_the_loss_and_the_checkpoint_round_trips(tmp_path):
-    est = train(TrainingConfig(shots=12, epochs=4), log=lambda m: None)
+    est = train(TrainingConfig(shots=12, rendered=0, epochs=4), log=lambda m: None)
     curve = est.info["loss_curve"]
     assert curve[-1] < 0.8 * curve[0]
     est.save(tmp_path / "fn.pt")

@@ -77,22 +77,30 @@ def _jittered(layout: ShotLayout, rng: np.random.Generator) -> ShotLayout:
     return ShotLayout(float(xa), float(xb), float(layout.y + rng.uniform(-0.1, 0.1)))
 
 
-def synthetic_shot(seed: int, behaviour: str | None = None, shot: str | None = None, duration: float | None = None,
-                   fps: float = 25.0) -> SyntheticShot:
-    """A deterministic random shot: the same arguments give identical arrays."""
+def synthetic_performance(seed: int, duration: float | None = None, fps: float = 25.0) -> Performance:
+    """A random duet: seed, length (8-24 s unless given) and both actors' heights drawn from `seed`."""
     rng = np.random.default_rng(seed)
-    behaviour = behaviour or BEHAVIOURS[rng.integers(len(BEHAVIOURS))]
-    shot = shot or SHOT_TYPES[rng.integers(len(SHOT_TYPES))]
     duration = duration or float(rng.uniform(8.0, 24.0))
     heights = (float(rng.uniform(1.55, 1.92)), float(rng.uniform(1.55, 1.92)))
-    perf = duet_performance(int(rng.integers(1 << 30)), duration, fps, heights)
-    aspect = float(ASPECTS[rng.integers(len(ASPECTS))])
+    return duet_performance(int(rng.integers(1 << 30)), duration, fps, heights)
+
+
+def synthetic_shot(seed: int, behaviour: str | None = None, shot: str | None = None, duration: float | None = None,
+                   fps: float = 25.0, performance: Performance | None = None, aspect: float | None = None) -> SyntheticShot:
+    """A deterministic random shot: the same arguments give identical arrays. The camera is drawn
+    from `seed`; so is the performance unless one is given (several cameras on one duet)."""
+    perf = performance or synthetic_performance(seed, duration, fps)
+    rng = np.random.default_rng([seed, 1])
+    behaviour = behaviour or BEHAVIOURS[rng.integers(len(BEHAVIOURS))]
+    shot = shot or SHOT_TYPES[rng.integers(len(SHOT_TYPES))]
+    drawn = float(ASPECTS[rng.integers(len(ASPECTS))])
+    aspect = aspect or drawn
     fov_y = float(np.radians(rng.uniform(25.0, 60.0)))
     layout = _jittered(SHOTS[shot], rng)
     s = Shooting(perf, perf.actors[0], perf.actors[1], aspect, fov_y)
     alpha = float(screen_angle(*layout.points(), fov_y, aspect))
     span = 2 * (np.pi - alpha)
-    track = behaviour_rig(s, f"{behaviour}-{shot}", behaviour, layout, theta0=float(rng.uniform(0.3, 0.7) * span),
+    track = behaviour_rig(s, f"{behaviour}-{shot}-{seed}", behaviour, layout, theta0=float(rng.uniform(0.3, 0.7) * span),
                           phi0=float(rng.uniform(-0.25, 0.6)), amplitude_deg=float(rng.uniform(10.0, 35.0)),
                           period=float(rng.uniform(6.0, 16.0)))
     return _measure(seed, behaviour, shot, perf, track)

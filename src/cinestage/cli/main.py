@@ -152,15 +152,16 @@ app.add_typer(eval_app, name="eval")
 @train_app.command("feature-net")
 def train_feature_net(
     out_path: Path = typer.Option(Path("feature_net.pt"), "--out", "-o", help="checkpoint to write"),
-    shots: int = typer.Option(600, min=10, help="synthetic training shots"),
+    shots: int = typer.Option(600, min=10, help="projected synthetic training shots"),
+    rendered: int = typer.Option(24, min=0, help="rendered duets (x 4 cameras) read back by the pose estimator"),
     epochs: int = typer.Option(40, min=1),
     seed: int = typer.Option(0, min=0),
 ) -> None:
     """Train the feature-estimation network on synthetic shots (2D joints -> theta, phi, character)."""
-    from cinestage.film.feature_training import TrainingConfig, train
+    from cinestage.pipeline.feature_training import TrainingConfig, train
 
     try:
-        estimator = train(TrainingConfig(shots=shots, epochs=epochs, seed=seed), log=lambda m: err.print(m, markup=False))
+        estimator = train(TrainingConfig(shots=shots, rendered=rendered, epochs=epochs, seed=seed), log=lambda m: err.print(m, markup=False))
         estimator.save(out_path)
     except CinestageError as exc:
         _fail(exc)
@@ -171,11 +172,11 @@ def train_feature_net(
 def eval_feature_net(
     checkpoint: str = typer.Option("default", help="'default' (shipped) or a checkpoint path"),
     shots: int = typer.Option(120, min=5, help="held-out synthetic shots, projected joints"),
-    rendered: int = typer.Option(8, min=0, help="held-out synthetic shots rendered and analysed like real clips"),
+    rendered: int = typer.Option(4, min=0, help="held-out duets rendered through 4 cameras and read back like real clips"),
 ) -> None:
     """theta/phi errors on held-out synthetic shots, against the training-mean baseline."""
     from cinestage.film.feature_net import from_pretrained
-    from cinestage.film.feature_training import evaluate_projected
+    from cinestage.pipeline.feature_training import evaluate_projected
     from cinestage.pipeline.feature_eval import evaluate_rendered
 
     try:
@@ -185,9 +186,9 @@ def eval_feature_net(
         out.print(f"\n{shots} held-out synthetic shots, projected joints + pose-estimator noise: {report['windows']} windows")
         _print_errors(report)
         if rendered:
-            report = evaluate_rendered(est, clips=rendered, log=lambda m: err.print(m, markup=False))
-            out.print(f"\n{rendered} held-out synthetic shots rendered, analysed end to end (MoveNet, tracking, main pair): "
-                      f"main pair in {report['pair_frames']}/{report['frames']} frames")
+            report = evaluate_rendered(est, duets=rendered, log=lambda m: err.print(m, markup=False))
+            out.print(f"\n{rendered} held-out duets x 4 cameras rendered, read back end to end (MoveNet, shots, tracking, "
+                      f"main pair): main pair in {report['pair_frames']}/{report['frames']} camera-frames")
             if report["pair_frames"]:
                 _print_errors(report)
     except CinestageError as exc:

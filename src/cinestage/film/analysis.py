@@ -67,24 +67,49 @@ class FilmAnalysis:
 Progress = Callable[[int, int], None]
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What the decoding pass sees: shots, the pose input size per frame, tracks."""
+
+    info: VideoInfo
+    times: np.ndarray
+    shots: list[Shot]
+    input_sizes: np.ndarray  # (N,) pose network input long side per frame
+    tracks: list[Track]
+    warnings: list[str]
+    pose_model: str
+
+    def pair(self, shot: Shot, pairs: tuple[tuple[int, int], ...] = ()) -> PairChoice | str:
+        """The shot's main pair (a user's choice among `pairs` when both its tracks are in it)."""
+        ids = {t.id for t in self.tracks if t.shot == shot.index}
+        return choose_pair(self.tracks, shot.index, next((p for p in pairs if set(p) <= ids), None))
+
+
+def observe(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
+            progress: Progress | None = None) -> Observation:
+    probe(path)  # a bad file fails here, before any model is loaded
+    estimator = estimator or MoveNetMultiPose()
+    poses, times, sizes, shots, info, warnings = _scan(Path(path), options, estimator, progress)
+    tracks = track_people(poses, [(s.start, s.end) for s in shots], (info.width, info.height), options.tracking)
+    return Observation(info, times, shots, sizes, tracks, warnings, estimator.name)
+
+
 def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
             features: FeatureEstimator | None = None, progress: Progress | None = None) -> FilmAnalysis:
     start = time.perf_counter()
-    probe(path)  # a bad file fails here, before any model is loaded
-    estimator = estimator or MoveNetMultiPose()
+    seen = observe(path, options, estimator, progress)
     features = features or from_pretrained()
-    poses, times, sizes, shots, info, warnings = _scan(Path(path), options, estimator, progress)
-    tracks = track_people(poses, [(s.start, s.end) for s in shots], (info.width, info.height), options.tracking)
+    info = seen.info
     results = []
-    for shot in shots:
-        override = next((p for p in options.pairs if all(any(t.id == i and t.shot == shot.index for t in tracks) for i in p)), None)
-        choice = choose_pair(tracks, shot.index, override)
-        size = int(np.bincount(sizes[shot.start:shot.end]).argmax())
+    for shot in seen.shots:
+        choice = seen.pair(shot, options.pairs)
+        size = int(np.bincount(seen.input_sizes[shot.start:shot.end]).argmax())
         if isinstance(choice, PairChoice):
             results.append(ShotResult(shot, size, pair_features(choice, info.width, info.height, features), None))
         else:
             results.append(ShotResult(shot, size, None, f"no main pair in shot {shot.index}: {choice}"))
-    return FilmAnalysis(info, times, results, tracks, estimator.name, dict(features.info), time.perf_counter() - start, warnings)
+    return FilmAnalysis(info, seen.times, results, seen.tracks, seen.pose_model, dict(features.info),
+                        time.perf_counter() - start, seen.warnings)
 
 
 def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator, progress: Progress | None):

@@ -47,16 +47,22 @@ def to_screen(px: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack([2.0 * px[..., 0] / width - 1.0, 1.0 - 2.0 * px[..., 1] / height], axis=-1)
 
 
-def pair_features(choice: PairChoice, width: int, height: int, estimator: FeatureEstimator) -> MainPair:
-    joints, scores, faces = [], [], []
+def pair_joints(choice: PairChoice, width: int, height: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Per actor (A, B) over the pair's frames: canonical pixel joints (F, 7, 3) with gaps filled,
+    the same in normalised screen coordinates (F, 7, 2), and the face keypoints' scores (F, 5)."""
+    joints, screen, faces = [], [], []
     for track in (choice.a, choice.b):
         rows = np.array([track.at(int(f)) for f in choice.frames])
         kp = track.keypoints[rows]
         canon = fill_missing(from_coco(kp))
         joints.append(canon)
-        scores.append(canon[..., 2].mean(-1))
+        screen.append(to_screen(canon[..., :2], width, height))
         faces.append(kp[:, :5, 2])
-    screen = [to_screen(j[..., :2], width, height) for j in joints]
+    return joints, screen, faces
+
+
+def pair_features(choice: PairChoice, width: int, height: int, estimator: FeatureEstimator) -> MainPair:
+    joints, screen, faces = pair_joints(choice, width, height)
     est = estimator.estimate(windows(network_frames(screen[0], screen[1], width / height)))
     torso = [np.median(np.linalg.norm(j[:, NECK, :2] - j[:, HIPS, :2], axis=-1)) for j in joints]
     main = 0 if torso[0] >= torso[1] else 1
@@ -64,6 +70,7 @@ def pair_features(choice: PairChoice, width: int, height: int, estimator: Featur
     one_hot[:, main] = 1.0
     camera = np.column_stack([screen[0][:, HEAD, 0], screen[1][:, HEAD, 0],
                               (screen[0][:, HEAD, 1] + screen[1][:, HEAD, 1]) / 2, est.theta, est.phi])
+    confidence = np.minimum(*(j[..., 2].mean(-1) for j in joints))
     return MainPair(choice.shot, choice.a.id, choice.b.id, choice.frames, main, camera,
-                    np.column_stack([est.character, one_hot]), np.minimum(*scores),
+                    np.column_stack([est.character, one_hot]), confidence,
                     np.column_stack([facing(j, f) for j, f in zip(joints, faces)]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 
 from cinestage.errors import RenderError
@@ -54,5 +56,14 @@ def engine(display: str = "auto") -> Engine:
         # llvmpipe rasterises on all cores; measured on 2 cores, leaving one to the encoder
         # thread instead was 1.5x slower (x264 waits far less than the rasteriser).
         os.environ.setdefault("LP_NUM_THREADS", str(os.cpu_count() or 2))
+        _load_triton_first()
         _engine = Engine(display)
     return _engine
+
+
+def _load_triton_first() -> None:
+    """torch loads triton for its optimisers and compiler; triton carries its own LLVM, and loaded
+    after Mesa's llvmpipe has brought in the system's LLVM the two clash and the process dies
+    (SIGSEGV). Loaded first, both work, so a process may render and then train."""
+    if importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")

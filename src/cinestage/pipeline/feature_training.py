@@ -1,5 +1,10 @@
 """Training the feature-estimation network on synthetic shots, and its evaluation on held-out ones.
 
+Two kinds of synthetic windows: projected (3D joints projected where a 2D annotation would put
+them, corrupted like a pose estimator's output) and rendered (duets rendered by the `render`
+package and read back by MoveNet, so they carry its real errors). Projected shots give the
+volume and variety; rendered ones teach what the pose estimator really does to a body.
+
 Reproducible: `cinestage train feature-net` (same seed, same arguments -> the shipped
 checkpoint's figures). Training and test shots come from disjoint seed ranges, so test shots
 have motions (duet seeds, body heights), cameras and lenses never seen in training.
@@ -23,10 +28,12 @@ from torch import nn
 
 from cinestage.behavior.synthetic import SyntheticShot, synthetic_shot
 from cinestage.film.feature_net import FeatureEstimator, FeatureNet, encode_targets
-from cinestage.geometry import project
-from cinestage.stage.features import facing_direction
 from cinestage.film.joints2d import (HEAD, HIPS, L_HIP, L_SHOULDER, NECK, R_HIP, R_SHOULDER, WINDOW, from_projected,
                                      network_frames, windows)
+from cinestage.film.pose import MoveNetMultiPose
+from cinestage.geometry import project
+from cinestage.pipeline.rendered_shots import RenderedPair, rendered_pairs
+from cinestage.stage.features import facing_direction
 
 TEST_SEED_BASE = 1_000_000
 
@@ -86,6 +93,29 @@ def shot_windows(shot: SyntheticShot, stride: int = 2) -> WindowSet:
     return WindowSet(x, y, torso.astype(np.float32))
 
 
+def pair_windows(pair: RenderedPair) -> WindowSet:
+    """Every frame of a main pair found by the pose estimator in a rendered shot."""
+    x = windows(network_frames(pair.screen[0], pair.screen[1], pair.shot.aspect))
+    y = encode_targets(pair.theta, pair.phi, pair.character)
+    torso = np.stack([np.linalg.norm(s[:, NECK] - s[:, HIPS], axis=-1) for s in pair.screen], 1)
+    return WindowSet(x, y, torso.astype(np.float32))
+
+
+def rendered_windows(seeds, cameras: int = 4, progress: Callable[[int, int], None] | None = None) -> WindowSet:
+    parts = []
+    seeds = list(seeds)
+    estimator = MoveNetMultiPose()
+    for i, seed in enumerate(seeds):
+        parts += [pair_windows(p) for p in rendered_pairs(seed, cameras, estimator=estimator)]
+        if progress:
+            progress(i + 1, len(seeds))
+    return _concat(parts)
+
+
+def _concat(parts: list[WindowSet]) -> WindowSet:
+    return WindowSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("inputs", "targets", "sizes")))
+
+
 def build_windows(seeds, stride: int = 2, progress: Callable[[int, int], None] | None = None) -> WindowSet:
     parts = []
     seeds = list(seeds)
@@ -93,7 +123,7 @@ def build_windows(seeds, stride: int = 2, progress: Callable[[int, int], None] |
         parts.append(shot_windows(synthetic_shot(seed), stride))
         if progress:
             progress(i + 1, len(seeds))
-    return WindowSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("inputs", "targets", "sizes")))
+    return _concat(parts)
 
 
 # Per-joint spread of MoveNet's keypoints around the projected joints, in torso lengths, measured
@@ -126,7 +156,8 @@ def augment(x: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> np.nd
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    shots: int = 900
+    shots: int = 600  # projected synthetic shots
+    rendered: int = 24  # rendered duets (x 4 cameras) read back by the pose estimator
     epochs: int = 60
     batch: int = 512
     lr: float = 1e-3
@@ -140,10 +171,16 @@ def train(config: TrainingConfig, log: Callable[[str], None] = print) -> Feature
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     start = time.perf_counter()
-    data = build_windows(range(config.seed * 100_000, config.seed * 100_000 + config.shots))
-    log(f"{len(data.inputs)} windows from {config.shots} synthetic shots in {time.perf_counter() - start:.0f} s")
-    mean, std = data.targets.mean(0), data.targets.std(0) + 1e-6
-    targets = torch.from_numpy((data.targets - mean) / std)
+    base = config.seed * 100_000
+    data = build_windows(range(base, base + config.shots))
+    log(f"{len(data.inputs)} windows from {config.shots} projected synthetic shots ({time.perf_counter() - start:.0f} s)")
+    seen = rendered_windows(range(base + 50_000, base + 50_000 + config.rendered), progress=lambda i, n: log(
+        f"rendered duet {i}/{n} read back ({time.perf_counter() - start:.0f} s)") if i % 4 == 0 or i == n else None) \
+        if config.rendered else WindowSet(np.zeros((0, 28, WINDOW), np.float32), np.zeros((0, 10), np.float32), np.zeros((0, 2), np.float32))
+    log(f"{len(seen.inputs)} windows from {config.rendered} rendered duets x 4 cameras")
+    all_targets = np.concatenate([data.targets, seen.targets])
+    mean, std = all_targets.mean(0), all_targets.std(0) + 1e-6
+    targets = torch.from_numpy((all_targets - mean) / std)
     net = FeatureNet()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, config.gamma)
@@ -151,7 +188,8 @@ def train(config: TrainingConfig, log: Callable[[str], None] = print) -> Feature
     curve = []
     for epoch in range(config.epochs):
         net.train()
-        x = torch.from_numpy(augment(data.inputs, data.sizes, rng))
+        # Rendered windows already carry the pose estimator's own errors: no synthetic noise on them.
+        x = torch.from_numpy(np.concatenate([augment(data.inputs, data.sizes, rng), seen.inputs]))
         order = torch.from_numpy(rng.permutation(len(x)))
         total = 0.0
         for i in range(0, len(x), config.batch):
@@ -165,8 +203,9 @@ def train(config: TrainingConfig, log: Callable[[str], None] = print) -> Feature
         curve.append(round(total / len(x), 5))
         if epoch % 5 == 0 or epoch == config.epochs - 1:
             log(f"epoch {epoch + 1}/{config.epochs}: loss {curve[-1]:.4f} ({time.perf_counter() - start:.0f} s)")
-    info = {"trained_on": f"{config.shots} synthetic shots (procedural duets x canonical behaviours), seed {config.seed}",
-            "epochs": config.epochs, "loss_curve": curve, "windows": int(len(data.inputs)), "seconds": round(time.perf_counter() - start, 1),
+    info = {"trained_on": f"{config.shots} projected + {config.rendered}x4 rendered synthetic shots "
+                          f"(procedural duets x canonical behaviours), seed {config.seed}",
+            "epochs": config.epochs, "loss_curve": curve, "windows": int(len(x)), "seconds": round(time.perf_counter() - start, 1),
             "theta_mean": float(data.targets[:, 0].mean()),
             "phi_mean": float(np.arctan2(data.targets[:, 2].mean(), data.targets[:, 1].mean()))}
     return FeatureEstimator(net, mean, std, info)

@@ -1,0 +1,79 @@
+"""Synthetic shots rendered and read back like real clips: the pose estimator's view of them,
+with the known camera for every frame.
+
+One random duet is filmed by several random canonical-behaviour cameras in one render pass
+(tiles of one buffer share its size, so the cameras share an aspect ratio). Each video is then
+observed like any real clip (MoveNet, shots, tracks, main pair), and every main-pair frame gets
+the labels of the camera that rendered it, in the analysis' actor order: the analysis names A
+the actor on the left when the pair first appears, the synthetic shot the one on the left in
+its first frame; where the two disagree the labels are recomputed for the analysis' order.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from cinestage.behavior.synthetic import ASPECTS, SyntheticShot, synthetic_performance, synthetic_shot
+from cinestage.film.analysis import AnalysisOptions, observe
+from cinestage.film.joints2d import HEAD
+from cinestage.film.main_pair import PairChoice
+from cinestage.film.pair_features import pair_joints
+from cinestage.film.pose import MoveNetMultiPose
+from cinestage.geometry import toric_features
+from cinestage.render.renderer import RenderOptions, render_videos
+from cinestage.stage.features import character_features
+
+
+@dataclass(frozen=True)
+class RenderedPair:
+    """A main pair found in a rendered shot: F frames, actors in the analysis' order."""
+
+    shot: SyntheticShot
+    frames: np.ndarray  # (F,)
+    screen: tuple[np.ndarray, np.ndarray]  # A's and B's canonical joints (F, 7, 2), normalised screen
+    theta: np.ndarray  # (F,) the rendering camera's Toric angles for (A, B)
+    phi: np.ndarray
+    character: np.ndarray  # (F, 9)
+
+
+def known_labels(shot: SyntheticShot, frames: np.ndarray, a_first: bool):
+    """theta, phi and the character features of frames, for actor order (A, B) or (B, A)."""
+    j = shot.joints3d[frames]
+    ja, jb = (j[:, 0], j[:, 1]) if a_first else (j[:, 1], j[:, 0])
+    t = shot.track
+    cam = toric_features(ja[:, HEAD], jb[:, HEAD], t.positions[frames], t.rotations[frames], t.fov_y[frames], t.aspect)
+    main = int(shot.character[0, 8] > 0.5)
+    return cam[:, 3], cam[:, 4], character_features(ja, jb, main if a_first else 1 - main)
+
+
+def rendered_pairs(seed: int, cameras: int = 4, duration: float = 10.0, width: int = 640,
+                   estimator: MoveNetMultiPose | None = None) -> Iterator[RenderedPair]:
+    rng = np.random.default_rng([seed, 2])
+    aspect = float(ASPECTS[rng.integers(len(ASPECTS))])
+    perf = synthetic_performance(seed, duration)
+    shots = [synthetic_shot(seed * 16 + k, performance=perf, aspect=aspect) for k in range(cameras)]
+    height = int(round(width / aspect / 2)) * 2
+    estimator = estimator or MoveNetMultiPose()
+    with tempfile.TemporaryDirectory(prefix="cinestage-rendered-") as tmp:
+        paths = [Path(tmp) / f"camera-{k}.mp4" for k in range(cameras)]
+        render_videos(perf, [s.track for s in shots], paths, RenderOptions(width=width, height=height))
+        for shot, path in zip(shots, paths):
+            seen = observe(path, AnalysisOptions(), estimator)
+            for s in seen.shots:
+                choice = seen.pair(s)
+                if isinstance(choice, PairChoice):
+                    yield _labelled(shot, choice, seen.info.width, seen.info.height)
+
+
+def _labelled(shot: SyntheticShot, choice: PairChoice, width: int, height: int) -> RenderedPair:
+    _, screen, _ = pair_joints(choice, width, height)
+    f = choice.frames
+    known_a = shot.screen[f, 0, HEAD, 0]
+    a_first = np.mean(np.abs(screen[0][:, HEAD, 0] - known_a)) <= np.mean(np.abs(screen[1][:, HEAD, 0] - known_a))
+    theta, phi, character = known_labels(shot, f, bool(a_first))
+    return RenderedPair(shot, f, (screen[0], screen[1]), theta, phi, character)
