@@ -37,9 +37,14 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def prepared_inputs(estimator: MoveNetMultiPose, clip: Path, sizes, opts: AnalysisOptions):
-    with read_frames(clip, max_side=opts.pose_side) as reader:
-        return [estimator.prepare(f.image, int(sizes[f.index]))[0] for f in reader]
+def prepared_inputs(estimator: MoveNetMultiPose, clip: Path, sizes):
+    """The network inputs of every frame at the size the analysis used for it."""
+    tensors = []
+    with read_frames(clip, max_side=sizes[0]) as reader:
+        for f in reader:
+            tensors.append(estimator.prepare(f.image, int(sizes[f.index]))[0])
+            reader.max_side = sizes[min(f.index + 1, len(sizes) - 1)]
+    return tensors
 
 
 def looped(clip: Path, times: int, out: Path) -> Path:
@@ -83,7 +88,7 @@ def main() -> None:
         sizes = [0] * len(analysis.times)
         for s in analysis.shots:
             sizes[s.shot.start:s.shot.end] = [s.input_size] * s.shot.frames
-        tensors = prepared_inputs(estimator, clip, sizes, opts)
+        tensors = prepared_inputs(estimator, clip, sizes)
         refs = []
         for _ in range(RUNS):
             start = time.perf_counter()

@@ -145,3 +145,17 @@ def test_a_bad_file_is_a_video_error(tmp_path):
     path.write_text("no pictures here")
     with pytest.raises(VideoError, match="not a video"):
         detect_shots(path)
+
+
+def test_frames_may_change_size_between_feeds():
+    """The analysis decodes one frame larger after a cut; the detector must take it in stride."""
+    from cinestage.film.shots import ShotDetector
+
+    y, x = np.mgrid[0:288, 0:512]
+    big = np.stack([x / 2, y * 0.8, (x + y) / 3.2], -1).astype(np.uint8)
+    cv2.circle(big, (200, 140), 60, (250, 40, 40), -1)
+    small = cv2.resize(big, (256, 144), interpolation=cv2.INTER_AREA)
+    det = ShotDetector(25.0, "both")
+    for i in range(40):
+        det.feed(i, i / 25, big if i in (0, 20) else small)
+    assert [(s.start, s.end) for s in det.finish()] == [(0, 40)]

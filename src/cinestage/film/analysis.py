@@ -1,9 +1,10 @@
 """A real clip -> shots, tracks, main pairs and per-frame features, in one streamed decoding pass.
 
-Each decoded frame (at most `pose_side` pixels on its long side; the pose network never needs
-more) feeds the shot detector (a smaller copy) and the pose estimator; only the poses are kept,
-so memory grows with the number of people-frames, never with pixels. Tracking, the main pair
-and the feature network then run per shot on the stored poses.
+Each frame is decoded straight to the pose network's input size (the decoder's scaler is the
+only resampling a frame gets) and feeds the shot detector and the pose estimator; only the
+poses are kept, so memory grows with the number of people-frames, never with pixels. After a
+cut one frame is decoded at the largest input size to choose the size for the new shot.
+Tracking, the main pair and the feature network then run per shot on the stored poses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
 from cinestage.errors import VideoError
@@ -23,13 +23,13 @@ from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.film.pose import FramePoses, MoveNetMultiPose, PoseEstimator, choose_input_size
 from cinestage.film.shots import Shot, ShotDetector
 from cinestage.film.tracking import Track, TrackingOptions, track_people
-from cinestage.film.video import VideoInfo, probe, read_frames
+from cinestage.film.video import VideoInfo, read_frames
+
+INPUT_SIZES = (256, 384, 512)
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    pose_side: int = 640  # decoded frames are scaled down to this long side before pose estimation
-    shot_side: int = 256  # and further for the shot detector
     input_size: int | None = None  # the pose network's input long side; None: chosen per shot
     # Adaptive: a cut must stand out from the frame-to-frame change around it, so whip pans of a
     # handheld camera (mmaction2_demo.mp4: 4 false cuts with the content detector) are not cuts.
@@ -87,11 +87,9 @@ class Observation:
 
 def observe(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
             progress: Progress | None = None) -> Observation:
-    probe(path)  # a bad file fails here, before any model is loaded
-    estimator = estimator or MoveNetMultiPose()
-    poses, times, sizes, shots, info, warnings = _scan(Path(path), options, estimator, progress)
+    poses, times, sizes, shots, info, warnings, name = _scan(Path(path), options, estimator, progress)
     tracks = track_people(poses, [(s.start, s.end) for s in shots], (info.width, info.height), options.tracking)
-    return Observation(info, times, shots, sizes, tracks, warnings, estimator.name)
+    return Observation(info, times, shots, sizes, tracks, warnings, name)
 
 
 def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), estimator: PoseEstimator | None = None,
@@ -112,26 +110,30 @@ def analyze(path: str | Path, options: AnalysisOptions = AnalysisOptions(), esti
                         time.perf_counter() - start, seen.warnings)
 
 
-def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator, progress: Progress | None):
+def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator | None, progress: Progress | None):
     poses: list[FramePoses] = []
     times: list[float] = []
     sizes: list[int] = []
-    with read_frames(path, max_side=options.pose_side) as reader:
-        info = reader.info
+    fixed = options.input_size
+    with read_frames(path, max_side=fixed or max(INPUT_SIZES)) as reader:
+        info = reader.info  # a bad file has failed by now, before any model is loaded
+        estimator = estimator or MoveNetMultiPose()
         detector = ShotDetector(info.fps, options.shot_method, min_shot_frames=options.min_shot_frames,
                                 short_shots=options.short_shots)
-        scale = info.width / reader.size[0]
-        small = _fit(reader.size, options.shot_side)
-        size = options.input_size
-        chosen_at = -options.min_shot_frames
+        size, choose, chosen_at = fixed, fixed is None, -options.min_shot_frames
         total = info.estimated_frames
         for frame in reader:
-            cut = detector.feed(frame.index, frame.time, cv2.resize(frame.image, small, interpolation=cv2.INTER_AREA))
-            # Whip pans flag many candidate cuts that the detector later merges; re-choose the
-            # input size at most once per shortest shot.
-            if options.input_size is None and (frame.index == 0 or cut) and frame.index - chosen_at >= options.min_shot_frames:
-                size, chosen_at = choose_input_size(estimator, frame.image), frame.index
-            poses.append(estimator.estimate(frame.image, size).scaled(scale))
+            cut = detector.feed(frame.index, frame.time, frame.image)
+            if choose:
+                size, found = choose_input_size(estimator, frame.image, INPUT_SIZES)
+                choose, chosen_at, reader.max_side = False, frame.index, size
+            else:
+                found = estimator.estimate(frame.image, size)
+                # Whip pans flag many candidate cuts that the detector later merges: choose again
+                # at most once per shortest shot, from the next frame decoded at the largest size.
+                if fixed is None and cut and frame.index - chosen_at >= options.min_shot_frames:
+                    choose, reader.max_side = True, max(INPUT_SIZES)
+            poses.append(found.scaled(info.width / frame.image.shape[1]))
             times.append(frame.time)
             sizes.append(size)
             if progress:
@@ -139,10 +141,4 @@ def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator, progre
         warnings = list(reader.warnings)
     if not poses:
         raise VideoError(str(path), "no frames could be decoded")
-    return poses, np.asarray(times), np.asarray(sizes), detector.finish(), info, warnings
-
-
-def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
-    w, h = size
-    s = min(1.0, side / max(w, h))
-    return max(1, round(w * s)), max(1, round(h * s))
+    return poses, np.asarray(times), np.asarray(sizes), detector.finish(), info, warnings, estimator.name

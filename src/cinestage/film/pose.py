@@ -223,8 +223,9 @@ MIN_PERSON_PIXELS = 64
 CONFIDENT_PERSON = 0.3
 
 
-def choose_input_size(estimator: PoseEstimator, image: np.ndarray, sizes=(256, 384, 512)) -> int:
-    """The smallest input size at which the tallest confident person spans ``MIN_PERSON_PIXELS``.
+def choose_input_size(estimator: PoseEstimator, image: np.ndarray, sizes=(256, 384, 512)) -> tuple[int, FramePoses]:
+    """The smallest input size at which the tallest confident person spans ``MIN_PERSON_PIXELS``,
+    with the poses found at that size (so the frame need not be estimated again).
 
     A person's height in input pixels grows with the input size, so wide shots of small people
     get larger inputs and close shots stay at the cheapest size. If no size reaches the mark,
@@ -233,13 +234,15 @@ def choose_input_size(estimator: PoseEstimator, image: np.ndarray, sizes=(256, 3
     """
     sizes = sorted(sizes)
     long_side = max(image.shape[:2])
-    chosen = sizes[0]
+    found: dict[int, FramePoses] = {}
+    chosen = None
     for size in sizes:
-        boxes = estimator.estimate(image, size).boxes
-        boxes = boxes[boxes[:, 4] >= CONFIDENT_PERSON]
+        poses = found[size] = estimator.estimate(image, size)
+        boxes = poses.boxes[poses.boxes[:, 4] >= CONFIDENT_PERSON]
         if len(boxes) == 0:
             continue
         chosen = size
         if (boxes[:, 3] - boxes[:, 1]).max() * size / long_side >= MIN_PERSON_PIXELS:
             break
-    return chosen
+    chosen = sizes[0] if chosen is None else chosen
+    return chosen, found[chosen]

@@ -19,7 +19,7 @@ from cinestage.film.video import read_frames, scaled_size
 
 METHODS = ("content", "adaptive", "both")
 SHORT_SHOTS = ("merge", "drop")
-ANALYSIS_SIDE = 320  # larger frames are shrunk first: scenedetect's thresholds assume ~256-320 px
+ANALYSIS_SIDE = 256  # larger frames are shrunk first: scenedetect's thresholds assume ~256-320 px
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class ShotDetector:
         # short shot against each other when merging it into a neighbour.
         self._scores = array("f")
         self._shots: list[Shot] | None = None
+        self._size: tuple[int, int] | None = None
 
     def feed(self, index: int, time: float, image: np.ndarray) -> bool:
         """True when this frame revealed a cut (the adaptive method places it a few frames back;
@@ -72,9 +73,12 @@ class ShotDetector:
         if index != len(self._times):
             raise ValueError(f"frames must be fed in order from 0: expected {len(self._times)}, got {index}")
         height, width = image.shape[:2]
-        small = scaled_size(width, height, ANALYSIS_SIDE)
-        if small != (width, height):
-            image = cv2.resize(image, small, interpolation=cv2.INTER_AREA)
+        # One size for the whole clip (scenedetect compares consecutive frames pixel by pixel),
+        # even when the caller decodes some frames larger than others.
+        if self._size is None:
+            self._size = scaled_size(width, height, ANALYSIS_SIDE)
+        if self._size != (width, height):
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
         timecode = FrameTimecode(index, fps=self.fps)
         score = 0.0

@@ -99,8 +99,12 @@ class FrameReader:
         except BaseException:
             self.close()
             raise
-        self.size = scaled_size(self.info.width, self.info.height, max_side)  # (width, height) of every image
         self._frames = self._convert(first)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the images from now on; `max_side` may change between frames."""
+        return scaled_size(self.info.width, self.info.height, self.max_side)
 
     @property
     def warnings(self) -> list[str]:
