@@ -35,3 +35,4 @@ clean:
 # Retrain the checkpoints that ship in the package (reproducible: fixed seeds).
 checkpoints: system $(STAMP)
 	$(VENV)/bin/cinestage train feature-net --out src/cinestage/film/checkpoints/feature_net.pt
+	$(VENV)/bin/cinestage train behavior --gating all --out src/cinestage/behavior/checkpoints

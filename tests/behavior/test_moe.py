@@ -127,8 +127,9 @@ def test_save_load_round_trip(tmp_path):
     with torch.no_grad():
         expected = model(reference, torch.tensor([9, 4]), *_inputs(2))
         got = loaded(reference, torch.tensor([9, 4]), *_inputs(2))
+    # Weights are stored in half precision: the same network to within float16 rounding.
     for a, b in zip(expected, got):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
+        torch.testing.assert_close(a, b, rtol=2e-2, atol=2e-3)
     assert [p.name for p in path.parent.iterdir()] == ["behaviour.pt"]
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from cinestage.behavior.synthetic import BEHAVIOURS, SHOT_TYPES, SyntheticShot, synthetic_shot
+from cinestage.behavior.synthetic import BEHAVIOURS, SHOT_TYPES, SyntheticShot, synthetic_performance, synthetic_shot
 from cinestage.errors import ModelError
 from cinestage.geometry import toric_features, unwrap_angles
 from cinestage.stage.features import character_features
@@ -82,17 +82,24 @@ def shot_sequences(shot: SyntheticShot, category: int, min_frames: int) -> Itera
                        j3.astype(np.float32), j2.astype(np.float32))
 
 
-def generate(per_category: int, seed: int = 0, min_frames: int = 160, duration: float = 16.0,
-             progress: Callable[[int, int], None] | None = None) -> list[Sequence]:
+def generate(per_category: int, seed: int = 0, motion_seed: int | None = None, min_frames: int = 160,
+             duration: float = 16.0, progress: Callable[[int, int], None] | None = None) -> list[Sequence]:
     """`per_category` synthetic shots of every category that yield at least one sequence each
-    (a shot cut short by jumps is replaced by the next seed's)."""
+    (a shot cut short by jumps is replaced by the next seed's).
+
+    Cameras are drawn from `seed`, duets from `motion_seed` (default: the same), so held-out sets
+    can keep one and change the other: the same behaviours on unseen motions, or unseen
+    behaviours on the same motions."""
+    motion_seed = seed if motion_seed is None else motion_seed
     out: list[Sequence] = []
     total = per_category * len(CATEGORIES)
     for k in range(total):
         category = k % len(CATEGORIES)
         behaviour, shot = CATEGORIES[category].split("/")
         for attempt in range(20):
-            s = synthetic_shot(seed * 1_000_000 + attempt * total + k, behaviour=behaviour, shot=shot, duration=duration)
+            k_seed = attempt * total + k
+            perf = synthetic_performance(motion_seed * 1_000_000 + k_seed, duration)
+            s = synthetic_shot(seed * 1_000_000 + k_seed, behaviour=behaviour, shot=shot, performance=perf)
             found = list(shot_sequences(s, category, min_frames))
             if found:
                 out.extend(found)

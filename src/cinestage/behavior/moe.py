@@ -164,7 +164,8 @@ def save_behaviour(model: BehaviourModel, path: str | os.PathLike, info: dict, n
     checkpoint = {
         "format": FORMAT,
         "config": config,
-        "state_dict": model.state_dict(),
+        # Half precision on disk: seven ablation checkpoints ship in the package; loading casts back.
+        "state_dict": {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()},
         "normalisation": {key: np.asarray(value, np.float64).tolist() for key, value in normalisation.items()},
         # A JSON round trip fails here, at save time, on values (numpy scalars, paths) that
         # torch.load(weights_only=True) would refuse to read back later.

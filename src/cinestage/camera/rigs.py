@@ -107,14 +107,36 @@ def follow(s: Shooting, name: str, position, actor: Actor, dead_zone: float, sti
 
 
 def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, **params) -> CameraTrack:
-    """Heads of A and B at screen points pa, pb (each (2,)), from Toric angles theta, phi per frame."""
+    """Heads of A and B at screen points pa, pb ((2,) or per frame (T, 2)), from Toric angles
+    theta, phi per frame."""
     ha, hb, swap = _audience_order(*s.heads())
     pa, pb = np.asarray(pa, float), np.asarray(pb, float)
-    alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+    alpha = screen_angle(pa, pb, s.fov_y, s.aspect)
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
     p, r = _smooth_segments(p, r, swap, smooth)
-    return s.track(name, rig, p, r, screen_a=pa.tolist(), screen_b=pb.tolist(), **params)
+    layout = {"screen_a": pa.tolist(), "screen_b": pb.tolist()} if pa.ndim == 1 else {}
+    return s.track(name, rig, p, r, **layout, **params)
+
+
+def learned(s: Shooting, name: str, style, model) -> CameraTrack:
+    """A reference's camera style re-applied: the behaviour model rolled out over this pair's
+    character features (actors in the order the Toric layout uses, swapping as they cross)."""
+    from cinestage.behavior.rollout import roll_out
+    from cinestage.stage.features import character_features
+
+    ja, jb = s.a.canonical_positions(), s.b.canonical_positions()
+    _, _, swap = _audience_order(*s.heads())
+    first = np.where(swap[:, None, None], jb, ja)
+    second = np.where(swap[:, None, None], ja, jb)
+    cam = roll_out(model, style, character_features(first, second, main=0))
+    # Keep both heads on screen and apart: the predictor may drift outside what a layout can be.
+    xa, xb = np.clip(cam[:, 0], -0.9, 0.9), np.clip(cam[:, 1], -0.9, 0.9)
+    xb = np.maximum(xb, xa + 0.1)
+    y = np.clip(cam[:, 2], -0.8, 0.8)
+    pa, pb = np.column_stack([xa, y]), np.column_stack([xb, y])
+    return toric(s, name, pa, pb, cam[:, 3], cam[:, 4], "learned", style=style.nearest, gating=style.gating,
+                 source=style.source)
 
 
 def _smooth_segments(p: np.ndarray, r: np.ndarray, swap: np.ndarray, radius: int):

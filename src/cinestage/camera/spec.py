@@ -55,6 +55,13 @@ class Dolly(_Camera):
     end: Vec3
 
 
+class Learned(_Camera):
+    rig: Literal["learned"]
+    style: str = Field(description="a reference clip (analysed) or a style file from `cinestage style`")
+    gating: str = "lstm-sa3"
+    shot: int | None = Field(None, ge=0, description="which reference shot; default: the longest with a main pair")
+
+
 class Follow(_Camera):
     rig: Literal["follow"]
     position: Vec3
@@ -79,7 +86,7 @@ class Toric(_Camera):
     period: float = Field(12.0, gt=0.5)
 
 
-CameraSpec = Annotated[Union[Fixed, Orbit, Dolly, Follow, Group, Toric], Field(discriminator="rig")]
+CameraSpec = Annotated[Union[Fixed, Orbit, Dolly, Follow, Group, Toric, Learned], Field(discriminator="rig")]
 
 
 class CameraList(BaseModel):
@@ -100,12 +107,15 @@ def parse_cameras(data: object, source: str) -> list:
 
 
 def load_cameras(path: Path) -> list:
-    return parse_cameras(read_yaml(path, CameraError), str(path))
+    """Cameras of a file; a learned camera's style path is relative to the file."""
+    specs = parse_cameras(read_yaml(path, CameraError), str(path))
+    return [c.model_copy(update={"style": str(Path(path).parent / c.style)}) if c.rig == "learned" else c for c in specs]
 
 
-def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
-    """Runs the camera's rig over the performance."""
-    if len(performance.actors) < 2 and spec.rig in ("group", "toric"):
+def shooting(spec, performance: Performance, aspect: float) -> rigs.Shooting:
+    """The pair a camera frames (its `pair`, else the first two actors, A the one starting on the
+    audience's left) with its lens."""
+    if len(performance.actors) < 2 and spec.rig in ("group", "toric", "learned"):
         raise CameraError(spec.name, f"a {spec.rig} camera frames two actors; the performance has one")
     # A is whoever starts on the audience's left, so Toric layouts with A left of B put the
     # camera in the house, not behind the back curtain (Toric rigs keep that as actors cross).
@@ -115,7 +125,12 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
         b = performance.actor(names[-1])
     except PerformanceError as exc:
         raise CameraError(spec.name, exc.problem) from None
-    s = rigs.Shooting(performance, a, b, aspect, np.radians(spec.fov))
+    return rigs.Shooting(performance, a, b, aspect, np.radians(spec.fov))
+
+
+def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
+    """Runs the camera's rig over the performance."""
+    s = shooting(spec, performance, aspect)
     if spec.rig == "fixed":
         return rigs.fixed(s, spec.name, spec.position, spec.target)
     if spec.rig == "orbit":
@@ -128,6 +143,11 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
         except PerformanceError as exc:
             raise CameraError(spec.name, exc.problem) from None
         return rigs.follow(s, spec.name, spec.position, actor, spec.dead_zone)
+    if spec.rig == "learned":
+        from cinestage.behavior.style import resolve_style
+
+        style, model = resolve_style(Path(spec.style), spec.gating, spec.shot)
+        return rigs.learned(s, spec.name, style, model)
     if spec.rig == "group":
         pa, pb = np.array(spec.screen_a), np.array(spec.screen_b)
         alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))

@@ -95,6 +95,69 @@ def demo(
         _fail(exc)
 
 
+@app.command()
+def style(
+    clip: Path = typer.Argument(..., help="a reference video"),
+    gating: str = typer.Option("lstm-sa3", help="which trained gating network reads it"),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="save the style of the longest shot (JSON)"),
+) -> None:
+    """The camera style of every shot of a clip: its code and the nearest canonical behaviour."""
+    from cinestage.behavior.style import StyleModel, clip_styles, longest
+
+    try:
+        model = StyleModel(gating)
+        styles = clip_styles(clip, model)
+        if not styles:
+            raise CinestageError(str(clip), "no main pair in any shot, so no camera style")
+    except CinestageError as exc:
+        _fail(exc)
+    for st in styles:
+        code = " ".join(f"{c:.2f}" for c in st.code)
+        out.print(f"shot {st.shot}: nearest {st.nearest}  code [{code}]", markup=False)
+    if out_path is not None:
+        best = longest(styles)
+        best.save(out_path)
+        out.print(f"saved the style of shot {best.shot} to {out_path}")
+
+
+@app.command()
+def shoot(
+    reference: Path = typer.Option(..., "--reference", "-r", help="reference clip whose camera style to learn"),
+    performance: Path = typer.Option(..., "--performance", "-p", help="PERFORMANCE.yaml"),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="output folder"),
+    cameras: Optional[Path] = typer.Option(None, "--cameras", "-c", help="preset rigs (default: the demo's six)"),
+    gating: str = typer.Option("lstm-sa3"),
+    width: Optional[int] = typer.Option(None),
+    height: Optional[int] = typer.Option(None),
+    display: Optional[str] = typer.Option(None, help="auto, egl or software"),
+) -> None:
+    """Analyse a reference clip, learn its camera style per shot, and shoot a performance with
+    those learned cameras next to the preset rigs."""
+    from cinestage.camera.spec import load_cameras
+    from cinestage.pipeline.shoot_job import shoot as run_shoot
+    from cinestage.stage.performance_file import load_performance
+
+    try:
+        opts = _options(width, height, display)
+        perf = load_performance(performance)
+        if cameras is None:
+            with resources.as_file(resources.files("cinestage.camera") / "demo_cameras.yaml") as path:
+                specs = load_cameras(path)
+        else:
+            specs = load_cameras(cameras)
+        with _progress() as bar:
+            task = bar.add_task("shooting", total=perf.n_frames)
+            result = run_shoot(reference, perf, specs, out_dir, opts, gating, lambda i, n: bar.update(task, completed=i))
+    except CinestageError as exc:
+        _fail(exc)
+    if result.problem:
+        out.print(result.problem, markup=False)
+    for st in result.styles:
+        out.print(f"learned-shot{st.shot}: reference shot {st.shot}, nearest {st.nearest}", markup=False)
+    out.print(f"rendered {len(result.render.cameras)} cameras; outputs in {out_dir}/: cameras/<name>.mp4, "
+              f"styles.json, contact_sheet.png, manifest.json")
+
+
 def _pairs(values: list[str]) -> tuple[tuple[int, int], ...]:
     pairs = []
     for v in values:
@@ -166,6 +229,48 @@ def train_feature_net(
     except CinestageError as exc:
         _fail(exc)
     out.print(f"wrote {out_path} ({estimator.info['windows']} windows, {estimator.info['seconds']} s)")
+
+
+@train_app.command("behavior")
+def train_behavior(
+    gating: str = typer.Option("lstm-sa3", help="gating variant, or 'all' for the seven of the ablation"),
+    out_dir: Path = typer.Option(Path("behavior-checkpoints"), "--out", "-o", help="folder for <variant>.pt"),
+    steps: int = typer.Option(2500, min=1),
+    per_category: int = typer.Option(10, min=1, help="synthetic shots per behaviour x shot category"),
+    seed: int = typer.Option(0, min=0),
+) -> None:
+    """Train the camera-behaviour model (gating network + mixture of experts) on synthetic shots."""
+    from cinestage.behavior.dataset import generate
+    from cinestage.behavior.gating import GATING_VARIANTS
+    from cinestage.behavior.training import BehaviourConfig, save, train
+
+    variants = GATING_VARIANTS if gating == "all" else (gating,)
+    if any(v not in GATING_VARIANTS for v in variants):
+        _fail(CinestageError("--gating", f"{gating!r} is not 'all' or one of {', '.join(GATING_VARIANTS)}"))
+    log = lambda m: err.print(m, markup=False)  # noqa: E731
+    data = generate(per_category, seed=seed)
+    for v in variants:
+        model, norm, info = train(BehaviourConfig(gating=v, steps=steps, per_category=per_category, seed=seed), data, log)
+        save(model, norm, info, out_dir / f"{v}.pt")
+        out.print(f"wrote {out_dir / f'{v}.pt'} ({info['seconds']} s)")
+
+
+@eval_app.command("behavior")
+def eval_behavior(
+    checkpoints: Optional[Path] = typer.Option(None, help="folder of <variant>.pt (default: the shipped ones)"),
+) -> None:
+    """The ablation table (paper's Table 4 form): trajectory MSE on held-out behaviours and
+    motions per gating variant, and behaviour recognition from the style code."""
+    from cinestage.behavior.training import ablation
+
+    try:
+        rows = ablation(checkpoints)
+    except CinestageError as exc:
+        _fail(exc)
+    out.print(f"{'gating':16} {'MSE held-out behaviours':>24} {'MSE held-out motions':>21} {'behaviour acc.':>15} {'category acc.':>14}")
+    for r in rows:
+        out.print(f"{r['gating']:16} {r['behaviours']['mse']:24.4f} {r['motions']['mse']:21.4f} "
+                  f"{r['motions']['behaviour_accuracy']:15.1%} {r['motions']['category_accuracy']:14.1%}")
 
 
 @eval_app.command("feature-net")

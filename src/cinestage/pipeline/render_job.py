@@ -40,7 +40,9 @@ def shoot_tracks(performance: Performance, specs: Sequence, opts: RenderOptions)
 
 
 def render_performance(performance: Performance, tracks: Sequence[CameraTrack], out: Path, opts: RenderOptions,
-                       progress: Callable[[int, int], None] | None = None) -> RenderResult:
+                       progress: Callable[[int, int], None] | None = None,
+                       extra: dict[str, dict] | None = None) -> RenderResult:
+    """`extra`: more JSON files (name -> data) that belong to the same output, written with it."""
     bodies = [Body(a) for a in performance.actors]
     check_clearance(performance, bodies, list(tracks))
     started = time.perf_counter()
@@ -78,6 +80,9 @@ def render_performance(performance: Performance, tracks: Sequence[CameraTrack], 
             "camera_frames_per_second": round(performance.n_frames * len(tracks) / render_seconds, 1),
             "cameras": entries,
             "contact_sheet": "contact_sheet.png",
+            "files": sorted(extra or {}),
         }
+        for name, data in (extra or {}).items():
+            save_json(stage / name, data)
         save_json(stage / MANIFEST, manifest)
     return RenderResult(Path(out), tuple(t.name for t in tracks), manifest)

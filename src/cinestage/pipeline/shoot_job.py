@@ -1,0 +1,46 @@
+"""`cinestage shoot`: a reference clip's camera styles re-applied to a performance, next to the
+preset rigs, all rendered into one output folder.
+
+    DIR/cameras/learned-shot<N>.*   one learned camera per reference shot with a main pair
+    DIR/cameras/<preset>.*          the preset rigs
+    DIR/styles.json                 the reference's styles (code, nearest canonical behaviour)
+    DIR/contact_sheet.png, manifest.json
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from cinestage.behavior.style import DEFAULT_GATING, Style, StyleModel, clip_styles
+from cinestage.camera import rigs
+from cinestage.camera.spec import Learned, build_track, shooting
+from cinestage.pipeline.render_job import RenderResult, render_performance
+from cinestage.render.renderer import RenderOptions
+from cinestage.stage.performance import Performance
+
+
+@dataclass(frozen=True)
+class ShootResult:
+    render: RenderResult
+    styles: list[Style]
+    problem: str | None  # why no learned camera was made
+
+
+def shoot(reference: Path, performance: Performance, presets: Sequence, out: Path, opts: RenderOptions,
+          gating: str = DEFAULT_GATING, progress: Callable[[int, int], None] | None = None) -> ShootResult:
+    model = StyleModel(gating)
+    styles = clip_styles(reference, model)
+    aspect = opts.width / opts.height
+    tracks = [build_track(spec, performance, aspect) for spec in presets]
+    problem = None if styles else f"{reference}: no main pair in any shot of the reference; preset rigs only"
+    if styles and len(performance.actors) < 2:
+        styles, problem = [], "the performance has one actor: a learned camera frames two"
+    for st in styles:
+        spec = Learned(name=f"learned-shot{st.shot}", rig="learned", style=str(reference), gating=gating, shot=st.shot)
+        tracks.append(rigs.learned(shooting(spec, performance, aspect), spec.name, st, model))
+    result = render_performance(performance, tracks, out, opts, progress,
+                                extra={"styles.json": {"reference": str(reference), "gating": gating,
+                                                       "styles": [st.to_json() for st in styles], "problem": problem}})
+    return ShootResult(result, styles, problem)
