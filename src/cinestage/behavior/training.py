@@ -44,6 +44,7 @@ class BehaviourConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-5
     gamma: float = 0.97
+    recognition: float = 0.05  # weight of the category cross-entropy on the style code
     seed: int = 0
 
 
@@ -132,7 +133,12 @@ def train(config: BehaviourConfig, train_set: list[Sequence] | None = None, log:
     log(f"{len(train_set)} training sequences, {len(sampler.camera)} frames ({time.perf_counter() - start:.0f} s)")
     model = BehaviourModel(gating_network(config.gating, config.experts, hidden=config.gating_hidden),
                            MoEPredictor(config.experts, config.hidden))
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # A linear probe from the gating logits to the 24 categories, trained alongside and then
+    # dropped: it shapes the style space so the canonical behaviours form separate clusters
+    # (the trajectory loss alone leaves codes of different behaviours overlapping).
+    probe = torch.nn.Linear(config.experts, len(CATEGORIES))
+    opt = torch.optim.Adam([*model.parameters(), *probe.parameters()], lr=config.lr, weight_decay=config.weight_decay)
+    categories = torch.tensor([s.category for s in train_set])
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, config.gamma)
     curve = []
     model.train()
@@ -143,8 +149,12 @@ def train(config: BehaviourConfig, train_set: list[Sequence] | None = None, log:
         ch_p, ch_f, cam_p, tgt = _tensors(norm, ch_past, ch_future, cam_past, target)
         ref = torch.from_numpy(norm.features(ref_ch, ref_cam))
         opt.zero_grad()
-        pred, _ = model(ref, torch.from_numpy(lengths), ch_p, ch_f, cam_p)
+        lengths_t = torch.from_numpy(lengths)
+        logits = model.gating.logits(ref, lengths_t)
+        pred = model.predict(torch.softmax(logits, -1), ch_p, ch_f, cam_p)
         loss = first_frame_weighted_mse(pred, tgt)
+        if config.recognition:
+            loss = loss + config.recognition * torch.nn.functional.cross_entropy(probe(logits), categories[seq])
         loss.backward()
         opt.step()
         curve.append(loss.item())

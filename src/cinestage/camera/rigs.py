@@ -129,12 +129,12 @@ def learned(s: Shooting, name: str, style, model) -> CameraTrack:
     _, _, swap = _audience_order(*s.heads())
     first = np.where(swap[:, None, None], jb, ja)
     second = np.where(swap[:, None, None], ja, jb)
-    cam = roll_out(model, style, character_features(first, second, main=0))
-    # Keep both heads on screen and apart: the predictor may drift outside what a layout can be.
-    xa, xb = np.clip(cam[:, 0], -0.9, 0.9), np.clip(cam[:, 1], -0.9, 0.9)
-    xb = np.maximum(xb, xa + 0.1)
-    y = np.clip(cam[:, 2], -0.8, 0.8)
-    pa, pb = np.column_stack([xa, y]), np.column_stack([xb, y])
+    # The reference's layout, kept on screen with the heads apart (a real clip's may be neither).
+    xa, xb = np.clip(style.start[:2], -0.9, 0.9)
+    y = float(np.clip(style.start[2], -0.8, 0.8))
+    pa, pb = np.array([xa, y]), np.array([max(xb, xa + 0.1), y])
+    alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
+    cam = roll_out(model, style, character_features(first, second, main=0), (0.05, 2 * (np.pi - alpha) - 0.05))
     return toric(s, name, pa, pb, cam[:, 3], cam[:, 4], "learned", style=style.nearest, gating=style.gating,
                  source=style.source)
 

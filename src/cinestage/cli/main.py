@@ -258,19 +258,29 @@ def train_behavior(
 @eval_app.command("behavior")
 def eval_behavior(
     checkpoints: Optional[Path] = typer.Option(None, help="folder of <variant>.pt (default: the shipped ones)"),
+    roundtrip: bool = typer.Option(False, help="also render a reference of each of the 24 categories, read it back, "
+                                              "recognise and re-apply its style (lstm-sa3; a few minutes)"),
 ) -> None:
     """The ablation table (paper's Table 4 form): trajectory MSE on held-out behaviours and
     motions per gating variant, and behaviour recognition from the style code."""
     from cinestage.behavior.training import ablation
+    from cinestage.pipeline.behaviour_roundtrip import roundtrip as run_roundtrip
 
     try:
         rows = ablation(checkpoints)
+        trip = run_roundtrip(log=lambda m: err.print(m, markup=False)) if roundtrip else None
     except CinestageError as exc:
         _fail(exc)
     out.print(f"{'gating':16} {'MSE held-out behaviours':>24} {'MSE held-out motions':>21} {'behaviour acc.':>15} {'category acc.':>14}")
     for r in rows:
         out.print(f"{r['gating']:16} {r['behaviours']['mse']:24.4f} {r['motions']['mse']:21.4f} "
                   f"{r['motions']['behaviour_accuracy']:15.1%} {r['motions']['category_accuracy']:14.1%}")
+    out.print("(MSE in standardised camera-feature units over the 30 predicted frames; accuracies: nearest "
+              "category centroid of the style code, on held-out motions)")
+    if trip:
+        out.print(f"\nround trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
+                  f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
+                  f"re-applied layout error {trip['layout_error'] if trip['layout_error'] is None else round(trip['layout_error'], 3)}")
 
 
 @eval_app.command("feature-net")
