@@ -22,17 +22,20 @@ from cinestage.geometry import gaussian_smooth
 
 
 def roll_out(model: StyleModel, style: Style, character: np.ndarray, theta_range: tuple[float, float] = (0.05, 6.2),
-             style_radius: int = 10) -> np.ndarray:
+             phi_range: tuple[float, float] = (-0.5, 1.0), style_radius: int = 10) -> np.ndarray:
     """(T, 5) camera features for a performance's (T, 9) character features.
 
-    theta is kept inside `theta_range` (the Toric interval the layout and lens allow) at every
-    step: fed back unclipped, a predicted theta past the interval's end only runs further."""
+    theta is kept inside `theta_range` (the Toric interval the layout and lens allow) and phi
+    inside `phi_range` (from a little below the actors' eyes to steeply above, the span of the
+    canonical behaviours) at every step: fed back unclipped, an angle past its range only runs
+    further, and a phi near pi turns the camera upside down."""
     norm = model.norm
     t_len = len(character)
     ch = norm.character(np.asarray(character, np.float32))
     padded = np.concatenate([np.repeat(ch[:1], PAST, 0), ch, np.repeat(ch[-1:], FUTURE, 0)]).astype(np.float32)
     start = norm.camera(np.asarray(style.start, np.float32))
     theta_norm = (np.asarray(theta_range) - norm.camera_mean[3]) / norm.camera_std[3]
+    phi_norm = (np.asarray(phi_range) - norm.camera_mean[4]) / norm.camera_std[4]
     cams = np.repeat(start[None], PAST + t_len, axis=0)
     # A constant code smoothed over +-10 frames is itself; the smoothing matters when the code
     # changes (one style per reference shot), so a switch eases in instead of jumping.
@@ -45,4 +48,5 @@ def roll_out(model: StyleModel, style: Style, character: np.ndarray, theta_range
                                        torch.from_numpy(cams[None, t:p]))
             cams[p, 3:] = pred[0, 0, 3:].numpy()
             cams[p, 3] = np.clip(cams[p, 3], *theta_norm)
+            cams[p, 4] = np.clip(cams[p, 4], *phi_norm)
     return norm.camera_back(cams[PAST:]).astype(np.float64)

@@ -23,7 +23,7 @@ from cinestage.geometry import (
     smooth_pose_track,
 )
 from cinestage.stage.features import facing_direction
-from cinestage.stage.performance import Actor, Performance
+from cinestage.stage.performance import Actor, Performance, house_bounds
 
 
 @dataclass(frozen=True)
@@ -106,14 +106,19 @@ def follow(s: Shooting, name: str, position, actor: Actor, dead_zone: float, sti
                    position=p.tolist())
 
 
-def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, **params) -> CameraTrack:
+def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, level: bool = False,
+          **params) -> CameraTrack:
     """Heads of A and B at screen points pa, pb ((2,) or per frame (T, 2)), from Toric angles
-    theta, phi per frame."""
+    theta, phi per frame. level: no roll (the horizon stays level, the layout a little less exact
+    when the heads are at different heights)."""
     ha, hb, swap = _audience_order(*s.heads())
     pa, pb = np.asarray(pa, float), np.asarray(pb, float)
     alpha = screen_angle(pa, pb, s.fov_y, s.aspect)
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
+    p, r = _keep_inside(s, p, r, ha, hb, pa, pb)
+    if level:
+        r = look_at(p, p + r[:, :, 1])
     p, r = _smooth_segments(p, r, swap, smooth)
     layout = {"screen_a": pa.tolist(), "screen_b": pb.tolist()} if pa.ndim == 1 else {}
     return s.track(name, rig, p, r, **layout, **params)
@@ -135,8 +140,47 @@ def learned(s: Shooting, name: str, style, model) -> CameraTrack:
     pa, pb = np.array([xa, y]), np.array([max(xb, xa + 0.1), y])
     alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
     cam = roll_out(model, style, character_features(first, second, main=0), (0.05, 2 * (np.pi - alpha) - 0.05))
-    return toric(s, name, pa, pb, cam[:, 3], cam[:, 4], "learned", style=style.nearest, gating=style.gating,
-                 source=style.source)
+    pa, pb = _fit_layout(s, pa, pb, cam[:, 3], cam[:, 4])
+    return toric(s, name, pa, pb, cam[:, 3], cam[:, 4], "learned", level=True, style=style.nearest,
+                 gating=style.gating, source=style.source)
+
+
+def _fit_layout(s: Shooting, pa, pb, theta, phi, margin: float = 0.5, steps: int = 8):
+    """Per-frame screen points: the layout, widened about its middle where the camera holding it
+    would stand outside the theatre. A reference's two-shot of people a metre apart, held on
+    actors crossing a 12 m stage from opposite wings, needs a camera 40 m away: an operator
+    widens the framing instead (and the smoothing eases it back)."""
+    ha, hb, _ = _audience_order(*s.heads())
+    lo, hi = house_bounds(s.performance.venue)
+    lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
+    mid = (pa + pb) / 2
+    half = np.tile((pb - pa) / 2, (s.n, 1))
+    for _ in range(steps):
+        a, b = mid - half, mid + half
+        alpha = screen_angle(a, b, s.fov_y, s.aspect)
+        th = np.clip(theta, 0.05, 2 * (np.pi - alpha) - 0.05)
+        p, _ = camera_from_toric(ha, hb, a, b, th, phi, s.fov_y, s.aspect)
+        out = np.any((p < lo) | (p > hi - margin), axis=1) & (np.abs(half[:, 0]) * 1.25 + np.abs(mid[0]) <= 0.95)
+        if not out.any():
+            break
+        half[out] *= 1.25
+    return gaussian_smooth(mid - half, 12), gaussian_smooth(mid + half, 12)
+
+
+def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
+    """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
+    steep angle from below) move to the nearest point inside, above the stage floor, and aim so
+    A is still exactly at its screen point and B as near to its own as that position allows."""
+    lo, hi = house_bounds(s.performance.venue)
+    lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
+    inside = np.clip(p, lo, hi - margin)
+    moved = np.any(inside != p, axis=1)
+    if not moved.any():
+        return p, r
+    r = r.copy()
+    pick = lambda v: v[moved] if np.ndim(v) == 2 else v  # noqa: E731  (a per-frame or a fixed screen point)
+    r[moved] = orientation_for_screen(inside[moved], ha[moved], hb[moved], pick(pa), pick(pb), s.fov_y, s.aspect)
+    return inside, r
 
 
 def _smooth_segments(p: np.ndarray, r: np.ndarray, swap: np.ndarray, radius: int):

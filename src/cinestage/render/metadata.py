@@ -13,7 +13,7 @@ from cinestage.camera.track import CameraTrack
 from cinestage.errors import CameraError
 from cinestage.geometry import project
 from cinestage.render.mannequin import Body
-from cinestage.render.scenery import house_bounds
+from cinestage.stage.performance import house_bounds
 from cinestage.stage.performance import Performance
 
 CLEARANCE = 0.05  # metres a lens must stay outside any body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cinestage.render.meshes import Mesh, box, cylinder
-from cinestage.stage.performance import Light, Venue
+from cinestage.stage.performance import Light, Venue, house_bounds
 
 
 def _block(size, centre, rgb, cell: float | None = 1.0) -> Mesh:
@@ -92,14 +92,6 @@ def _auditorium(v: Venue) -> list[Mesh]:
             meshes.append(_block((0.5, 0.45, 0.1), (x, y + 0.05, floor + 0.45), seat, None))
             meshes.append(_block((0.5, 0.08, 0.55), (x, y - 0.2, floor + 0.72), seat, None))
     return meshes
-
-
-def house_bounds(v: Venue) -> tuple[np.ndarray, np.ndarray]:
-    """Inner corners (min, max) of the theatre's walls: cameras must stay inside them."""
-    back = v.stage_depth / 2 + 1.5
-    front = -v.stage_depth / 2 - max(2.5 + v.rows * 1.0 + 4.0, 25.0)
-    half = max(v.stage_width / 2 + 8.0, 15.0)
-    return np.array([-half, front, -v.stage_height]), np.array([half, back, v.proscenium_height + 8.0])
 
 
 def _house(v: Venue) -> list[Mesh]:

@@ -54,6 +54,14 @@ class Venue:
     floor_colour: tuple[float, float, float] = (0.46, 0.30, 0.17)
 
 
+def house_bounds(v: Venue) -> tuple[np.ndarray, np.ndarray]:
+    """Inner corners (min, max) of the theatre's walls: cameras must stay inside them."""
+    back = v.stage_depth / 2 + 1.5
+    front = -v.stage_depth / 2 - max(2.5 + v.rows * 1.0 + 4.0, 25.0)
+    half = max(v.stage_width / 2 + 8.0, 15.0)
+    return np.array([-half, front, -v.stage_height]), np.array([half, back, v.proscenium_height + 8.0])
+
+
 def default_lights(venue: Venue) -> tuple[Light, ...]:
     front = -venue.stage_depth / 2 - 4.0
     return (
