@@ -111,6 +111,18 @@ class Sampler:
         return self.character[frames], self.camera[frames], steps
 
 
+def hold_start(ch_past: np.ndarray, cam_past: np.ndarray, rng: np.random.Generator, probability: float = 1 / 3,
+               frames: tuple[int, int] = (5, 55)):
+    """A third of the windows look like the start of a performance: their first k past frames
+    (k in 5..55) repeat frame k, for the character features and the cameras alike, as a roll-out
+    begins with a held past (Jiang et al.'s reference code holds both)."""
+    ch_past, cam_past = ch_past.copy(), cam_past.copy()
+    rows = np.flatnonzero(rng.random(len(ch_past)) < probability)
+    for i, k in zip(rows, rng.integers(frames[0], frames[1] + 1, len(rows))):
+        ch_past[i, :k], cam_past[i, :k] = ch_past[i, k], cam_past[i, k]
+    return ch_past, cam_past
+
+
 def reference_features(norm: Normaliser, character: np.ndarray, camera: np.ndarray, limit: int = 400) -> torch.Tensor:
     """(1, L, 14) gating input from a whole sequence: its first `limit` frames, every second one."""
     return torch.from_numpy(norm.features(character[:limit:REFERENCE_STRIDE], camera[:limit:REFERENCE_STRIDE])[None])
@@ -145,7 +157,8 @@ def train(config: BehaviourConfig, train_set: list[Sequence] | None = None, log:
     for step in range(config.steps):
         seq, ch_past, ch_future, cam_past, target = sampler.windows(config.batch)
         ref_ch, ref_cam, lengths = sampler.references(seq, config.reference)
-        cam_past = augment_past_camera(torch.from_numpy(cam_past), gen).numpy()
+        ch_past, cam_past = hold_start(ch_past, cam_past, rng)
+        cam_past = augment_past_camera(torch.from_numpy(cam_past), gen, hold_probability=0.0).numpy()
         ch_p, ch_f, cam_p, tgt = _tensors(norm, ch_past, ch_future, cam_past, target)
         ref = torch.from_numpy(norm.features(ref_ch, ref_cam))
         opt.zero_grad()
