@@ -22,8 +22,7 @@ import numpy as np
 
 from cinestage.behavior.synthetic import BEHAVIOURS, SHOT_TYPES, SyntheticShot, synthetic_performance, synthetic_shot
 from cinestage.errors import ModelError
-from cinestage.geometry import toric_features, unwrap_angles
-from cinestage.stage.features import character_features
+from cinestage.geometry import unwrap_angles
 
 CATEGORIES = tuple(f"{b}/{s}" for b in BEHAVIOURS for s in SHOT_TYPES)
 FORMAT = "cinestage.behaviour-dataset/1"
@@ -68,16 +67,13 @@ def continuous_stretches(shot: SyntheticShot, min_frames: int, jump: float = 0.5
 
 
 def shot_sequences(shot: SyntheticShot, category: int, min_frames: int) -> Iterator[Sequence]:
-    t = shot.track
-    main = int(shot.character[0, 8] > 0.5)
     for part in continuous_stretches(shot, min_frames):
-        j3, j2 = shot.joints3d[part], shot.screen[part]
-        if j2[0, 0, 0, 0] > j2[0, 1, 0, 0]:
-            # After a jump the other actor may be on the left: keep "A is left at the start".
-            j3, j2, main = j3[:, ::-1], j2[:, ::-1], 1 - main
-        camera = toric_features(j3[:, 0, 0], j3[:, 1, 0], t.positions[part], t.rotations[part], t.fov_y[part], t.aspect)
+        # After a jump the other actor may be on the left: keep "A is left at the start".
+        a_first = bool(shot.screen[part.start, 0, 0, 0] <= shot.screen[part.start, 1, 0, 0])
+        order = [0, 1] if a_first else [1, 0]
+        j3, j2 = shot.joints3d[part][:, order], shot.screen[part][:, order]
+        camera, character = shot.labels(part, a_first)
         camera[:, 4] = unwrap_angles(camera[:, 4])
-        character = character_features(j3[:, 0], j3[:, 1], main)
         yield Sequence(category, shot.seed, character.astype(np.float32), camera.astype(np.float32),
                        j3.astype(np.float32), j2.astype(np.float32))
 

@@ -24,7 +24,8 @@ from cinestage.geometry import project, screen_angle, toric_features
 from cinestage.stage import procedural
 from cinestage.stage.features import character_features
 from cinestage.stage.joints import canonical_indices
-from cinestage.stage.performance import Actor, Performance, default_lights, Venue
+from cinestage.stage.performance import Actor, Performance, Venue, default_lights
+from cinestage.stage.performance_file import COSTUMES
 
 BEHAVIOURS = ("direct", "relative", "sin_cos", "side_track")
 SHOT_TYPES = tuple(SHOTS)
@@ -61,12 +62,22 @@ class SyntheticShot:
     def aspect(self) -> float:
         return self.track.aspect
 
+    def labels(self, frames, a_first: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Camera (F, 5) and character (F, 9) features of `frames` with the actors in order
+        (A, B) or, a_first False, (B, A): how another reading of the same shot names them."""
+        j = self.joints3d[frames]
+        ja, jb = (j[:, 0], j[:, 1]) if a_first else (j[:, 1], j[:, 0])
+        t = self.track
+        camera = toric_features(ja[:, 0], jb[:, 0], t.positions[frames], t.rotations[frames], t.fov_y[frames], t.aspect)
+        main = int(self.character[0, 8] > 0.5)
+        return camera, character_features(ja, jb, main if a_first else 1 - main)
+
 
 def duet_performance(seed: int, duration: float, fps: float, heights: tuple[float, float]) -> Performance:
     a, b = procedural.duet(duration=duration, fps=fps, seed=seed, heights=heights)
     venue = Venue()
-    actors = tuple(Actor(name, m, costume, canonical_indices(m.skeleton.names, m.source))
-                   for name, m, costume in (("A", a, (0.62, 0.08, 0.12)), ("B", b, (0.16, 0.29, 0.66))))
+    actors = tuple(Actor(name, m, COSTUMES[costume], canonical_indices(m.skeleton.names, m.source))
+                   for name, m, costume in (("A", a, "crimson"), ("B", b, "royal")))
     return Performance(f"duet-{seed}", fps, actors, venue, default_lights(venue))
 
 
@@ -114,7 +125,7 @@ def _measure(seed: int, behaviour: str, shot: str, perf: Performance, track: Cam
         joints, screen, depth = joints[:, ::-1], screen[:, ::-1], depth[:, ::-1]
     camera = toric_features(joints[:, 0, 0], joints[:, 1, 0], pos, rot, fov, track.aspect)
     dist = np.linalg.norm(joints[:, :, 0] - pos[:, None], axis=-1)
-    main = int(np.median(dist[:, 1] < dist[:, 0]) > 0.5)
+    main = int((dist[:, 1] < dist[:, 0]).mean() > 0.5)
     character = character_features(joints[:, 0], joints[:, 1], main)
     return SyntheticShot(seed, behaviour, shot, perf, track, np.ascontiguousarray(joints), np.ascontiguousarray(screen),
                          np.ascontiguousarray(depth), camera, character)

@@ -7,6 +7,7 @@ four canonical behaviours of Jiang et al. 2020) place the two heads at chosen sc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,8 +23,11 @@ from cinestage.geometry import (
     screen_angle,
     smooth_pose_track,
 )
-from cinestage.stage.features import facing_direction
+from cinestage.stage.features import character_features, facing_direction
 from cinestage.stage.performance import Actor, Performance, house_bounds
+
+if TYPE_CHECKING:
+    from cinestage.behavior.style import Style, StyleModel
 
 
 @dataclass(frozen=True)
@@ -124,14 +128,13 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
     return s.track(name, rig, p, r, **layout, **params)
 
 
-def learned(s: Shooting, name: str, style, model) -> CameraTrack:
+def learned(s: Shooting, name: str, style: Style, model: StyleModel) -> CameraTrack:
     """A reference's camera style re-applied: the behaviour model rolled out over this pair's
     character features (actors in the order the Toric layout uses, swapping as they cross)."""
-    from cinestage.behavior.rollout import roll_out
-    from cinestage.stage.features import character_features
+    from cinestage.behavior.rollout import roll_out  # torch loads only when a learned camera is built
 
     ja, jb = s.a.canonical_positions(), s.b.canonical_positions()
-    _, _, swap = _audience_order(*s.heads())
+    ha, hb, swap = _audience_order(*s.heads())
     first = np.where(swap[:, None, None], jb, ja)
     second = np.where(swap[:, None, None], ja, jb)
     # The reference's layout, kept on screen with the heads apart (a real clip's may be neither).
@@ -140,17 +143,16 @@ def learned(s: Shooting, name: str, style, model) -> CameraTrack:
     pa, pb = np.array([xa, y]), np.array([max(xb, xa + 0.1), y])
     alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
     cam = roll_out(model, style, character_features(first, second, main=0), (0.05, 2 * (np.pi - alpha) - 0.05))
-    pa, pb = _fit_layout(s, pa, pb, cam[:, 3], cam[:, 4])
+    pa, pb = _fit_layout(s, ha, hb, pa, pb, cam[:, 3], cam[:, 4])
     return toric(s, name, pa, pb, cam[:, 3], cam[:, 4], "learned", level=True, style=style.nearest,
                  gating=style.gating, source=style.source)
 
 
-def _fit_layout(s: Shooting, pa, pb, theta, phi, margin: float = 0.5, steps: int = 8):
+def _fit_layout(s: Shooting, ha, hb, pa, pb, theta, phi, margin: float = 0.5, steps: int = 8):
     """Per-frame screen points: the layout, widened about its middle where the camera holding it
     would stand outside the theatre. A reference's two-shot of people a metre apart, held on
     actors crossing a 12 m stage from opposite wings, needs a camera 40 m away: an operator
     widens the framing instead (and the smoothing eases it back)."""
-    ha, hb, _ = _audience_order(*s.heads())
     lo, hi = house_bounds(s.performance.venue)
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
     mid = (pa + pb) / 2

@@ -128,6 +128,12 @@ def shooting(spec, performance: Performance, aspect: float) -> rigs.Shooting:
     return rigs.Shooting(performance, a, b, aspect, np.radians(spec.fov))
 
 
+def learned_track(name: str, style, model, performance: Performance, aspect: float) -> CameraTrack:
+    """A learned camera from a style already in hand (a shoot extracts them all from one analysis)."""
+    spec = Learned(name=name, rig="learned", style=style.source or "-", gating=style.gating)
+    return rigs.learned(shooting(spec, performance, aspect), name, style, model)
+
+
 def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
     """Runs the camera's rig over the performance."""
     s = shooting(spec, performance, aspect)
@@ -144,7 +150,7 @@ def build_track(spec, performance: Performance, aspect: float) -> CameraTrack:
             raise CameraError(spec.name, exc.problem) from None
         return rigs.follow(s, spec.name, spec.position, actor, spec.dead_zone)
     if spec.rig == "learned":
-        from cinestage.behavior.style import resolve_style
+        from cinestage.behavior.style import resolve_style  # torch loads only for learned cameras
 
         style, model = resolve_style(Path(spec.style), spec.gating, spec.shot)
         return rigs.learned(s, spec.name, style, model)

@@ -52,8 +52,7 @@ def pair_joints(choice: PairChoice, width: int, height: int) -> tuple[list[np.nd
     the same in normalised screen coordinates (F, 7, 2), and the face keypoints' scores (F, 5)."""
     joints, screen, faces = [], [], []
     for track in (choice.a, choice.b):
-        rows = np.array([track.at(int(f)) for f in choice.frames])
-        kp = track.keypoints[rows]
+        kp = track.keypoints[choice.frames - track.frames[0]]  # both are runs of consecutive frames
         canon = fill_missing(from_coco(kp))
         joints.append(canon)
         screen.append(to_screen(canon[..., :2], width, height))

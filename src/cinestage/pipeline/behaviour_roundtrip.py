@@ -16,8 +16,7 @@ import numpy as np
 from cinestage.behavior.dataset import CATEGORIES
 from cinestage.behavior.style import DEFAULT_GATING, StyleModel, clip_styles, longest
 from cinestage.behavior.synthetic import synthetic_performance, synthetic_shot
-from cinestage.camera import rigs
-from cinestage.camera.spec import Learned, shooting
+from cinestage.camera.spec import learned_track
 from cinestage.geometry import project
 from cinestage.render.renderer import RenderOptions, render_videos
 
@@ -50,8 +49,7 @@ def roundtrip(gating: str = DEFAULT_GATING, per_category: int = 1, duration: flo
             if styles:
                 st = longest(styles)
                 row["found"] = st.nearest
-                spec = Learned(name="re-applied", rig="learned", style=str(video), gating=gating)
-                track = rigs.learned(shooting(spec, target, 16 / 9), spec.name, st, model)
+                track = learned_track("re-applied", st, model, target, 16 / 9)
                 ref = np.median(shot.camera[:, :3], axis=0)
                 row["layout_error"] = float(np.abs(layout(track, target) - ref).mean())
             rows.append(row)

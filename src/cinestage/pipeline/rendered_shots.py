@@ -24,9 +24,7 @@ from cinestage.film.joints2d import HEAD
 from cinestage.film.main_pair import PairChoice
 from cinestage.film.pair_features import pair_joints
 from cinestage.film.pose import MoveNetMultiPose
-from cinestage.geometry import toric_features
 from cinestage.render.renderer import RenderOptions, render_videos
-from cinestage.stage.features import character_features
 
 
 @dataclass(frozen=True)
@@ -39,16 +37,6 @@ class RenderedPair:
     theta: np.ndarray  # (F,) the rendering camera's Toric angles for (A, B)
     phi: np.ndarray
     character: np.ndarray  # (F, 9)
-
-
-def known_labels(shot: SyntheticShot, frames: np.ndarray, a_first: bool):
-    """theta, phi and the character features of frames, for actor order (A, B) or (B, A)."""
-    j = shot.joints3d[frames]
-    ja, jb = (j[:, 0], j[:, 1]) if a_first else (j[:, 1], j[:, 0])
-    t = shot.track
-    cam = toric_features(ja[:, HEAD], jb[:, HEAD], t.positions[frames], t.rotations[frames], t.fov_y[frames], t.aspect)
-    main = int(shot.character[0, 8] > 0.5)
-    return cam[:, 3], cam[:, 4], character_features(ja, jb, main if a_first else 1 - main)
 
 
 def rendered_pairs(seed: int, cameras: int = 4, duration: float = 10.0, width: int = 640,
@@ -75,5 +63,5 @@ def _labelled(shot: SyntheticShot, choice: PairChoice, width: int, height: int) 
     f = choice.frames
     known_a = shot.screen[f, 0, HEAD, 0]
     a_first = np.mean(np.abs(screen[0][:, HEAD, 0] - known_a)) <= np.mean(np.abs(screen[1][:, HEAD, 0] - known_a))
-    theta, phi, character = known_labels(shot, f, bool(a_first))
-    return RenderedPair(shot, f, (screen[0], screen[1]), theta, phi, character)
+    camera, character = shot.labels(f, bool(a_first))
+    return RenderedPair(shot, f, (screen[0], screen[1]), camera[:, 3], camera[:, 4], character)

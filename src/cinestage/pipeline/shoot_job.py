@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from cinestage.behavior.style import DEFAULT_GATING, Style, StyleModel, clip_styles
-from cinestage.camera import rigs
-from cinestage.camera.spec import Learned, build_track, shooting
+from cinestage.camera.spec import build_track, learned_track
 from cinestage.pipeline.render_job import RenderResult, render_performance
 from cinestage.render.renderer import RenderOptions
 from cinestage.stage.performance import Performance
@@ -37,9 +36,7 @@ def shoot(reference: Path, performance: Performance, presets: Sequence, out: Pat
     problem = None if styles else f"{reference}: no main pair in any shot of the reference; preset rigs only"
     if styles and len(performance.actors) < 2:
         styles, problem = [], "the performance has one actor: a learned camera frames two"
-    for st in styles:
-        spec = Learned(name=f"learned-shot{st.shot}", rig="learned", style=str(reference), gating=gating, shot=st.shot)
-        tracks.append(rigs.learned(shooting(spec, performance, aspect), spec.name, st, model))
+    tracks += [learned_track(f"learned-shot{st.shot}", st, model, performance, aspect) for st in styles]
     result = render_performance(performance, tracks, out, opts, progress,
                                 extra={"styles.json": {"reference": str(reference), "gating": gating,
                                                        "styles": [st.to_json() for st in styles], "problem": problem}})
