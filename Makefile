@@ -25,7 +25,7 @@ demo: system $(STAMP)
 	$(VENV)/bin/cinestage demo --out $(OUT)
 
 test: system $(STAMP)
-	$(PY) -m pytest -q -n 2
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2
 
 bench: system $(STAMP)
 	$(PY) benchmarks/render_throughput.py

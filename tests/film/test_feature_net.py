@@ -23,12 +23,12 @@ def test_missing_and_corrupt_checkpoints_are_clear_errors(tmp_path):
         from_pretrained(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ModelError, match="cannot load") as e:
+    with pytest.raises(ModelError, match="not a readable torch file") as e:
         from_pretrained(bad)
     assert str(bad) in str(e.value) and "\n" not in str(e.value)
     other = tmp_path / "other.pt"
     torch.save({"weights": [1, 2, 3]}, other)
-    with pytest.raises(ModelError, match="not a cinestage feature-net checkpoint"):
+    with pytest.raises(ModelError, match="not a cinestage.feature_net/1 checkpoint"):
         from_pretrained(other)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from cinestage.behavior.synthetic import BEHAVIOURS, SHOT_TYPES, SyntheticShot, synthetic_performance, synthetic_shot
 from cinestage.errors import ModelError
+from cinestage.files import atomic_path
 from cinestage.geometry import unwrap_angles
 
 CATEGORIES = tuple(f"{b}/{s}" for b in BEHAVIOURS for s in SHOT_TYPES)
@@ -109,11 +110,11 @@ def save(sequences: list[Sequence], path: Path) -> Path:
     path = Path(path)
     lengths = np.array([len(s) for s in sequences], np.int64)
     arrays = {f: np.concatenate([getattr(s, f) for s in sequences]) for f in FIELDS}
-    tmp = path.with_name(path.name + ".partial.npz")
-    np.savez_compressed(tmp, format=np.array(FORMAT), categories=np.array(CATEGORIES),
-                        category=np.array([s.category for s in sequences]), seed=np.array([s.seed for s in sequences]),
-                        offsets=np.concatenate([[0], np.cumsum(lengths)]), **arrays)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, format=np.array(FORMAT), categories=np.array(CATEGORIES),
+                            category=np.array([s.category for s in sequences]),
+                            seed=np.array([s.seed for s in sequences]), offsets=np.concatenate([[0], np.cumsum(lengths)]),
+                            **arrays)
     return path
 
 

@@ -24,11 +24,13 @@ import torch
 from torch import nn
 
 from cinestage.errors import ModelError
+from cinestage.files import load_torch, save_torch
 from cinestage.film.joints2d import CHANNELS, WINDOW
 
 CHARACTER_OUTPUTS = 7
 OUTPUTS = 1 + 2 + CHARACTER_OUTPUTS  # theta, (cos phi, sin phi), character features
 DEFAULT_CHECKPOINT = "feature_net.pt"
+FORMAT = "cinestage.feature_net/1"
 
 
 def _branch() -> nn.Sequential:
@@ -94,13 +96,8 @@ class FeatureEstimator:
         return decode_outputs(y)
 
     def save(self, path: Path) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        torch.save({"format": "cinestage.feature_net/1", "state_dict": self.net.state_dict(),
-                    "target_mean": self.target_mean.tolist(), "target_std": self.target_std.tolist(),
-                    "info": self.info}, tmp)
-        tmp.replace(path)
+        save_torch({"format": FORMAT, "state_dict": self.net.state_dict(), "target_mean": self.target_mean.tolist(),
+                    "target_std": self.target_std.tolist(), "info": self.info}, path)
 
 
 # Distance is non-negative, the six cosines lie in [-1, 1].
@@ -126,13 +123,9 @@ def shipped_checkpoint() -> Path:
 def from_pretrained(path_or_name: str | Path = "default") -> FeatureEstimator:
     """The shipped checkpoint ("default") or a file written by `cinestage train feature-net`."""
     path = shipped_checkpoint() if str(path_or_name) == "default" else Path(path_or_name)
-    if not path.is_file():
-        hint = "reinstall cinestage" if str(path_or_name) == "default" else "train one with `cinestage train feature-net`"
-        raise ModelError(str(path), f"feature-estimation checkpoint not found; {hint}")
+    hint = "reinstall cinestage" if str(path_or_name) == "default" else "train one with `cinestage train feature-net`"
+    ckpt = load_torch(path, FORMAT, f"feature-estimation checkpoint not found; {hint}")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(ckpt, dict) or ckpt.get("format") != "cinestage.feature_net/1":
-            raise ValueError("not a cinestage feature-net checkpoint")
         net = FeatureNet()
         net.load_state_dict(ckpt["state_dict"], strict=True)
         mean, std = np.asarray(ckpt["target_mean"], np.float32), np.asarray(ckpt["target_std"], np.float32)

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from cinestage.files import atomic_path
 from cinestage.film.analysis import FilmAnalysis  # noqa: E402
 
 
@@ -43,8 +44,7 @@ def plot_features(analysis: FilmAnalysis, path: Path) -> Path:
     axes[-1].set_xlabel("time (s)")
     axes[-1].set_xlim(0, max(float(t[-1]) if len(t) else 1.0, 1e-3))
     fig.suptitle(f"{Path(analysis.info.path).name}: main-pair features per frame (shot cuts dashed)", fontsize=11)
-    tmp = path.with_name(path.stem + ".partial.png")
-    fig.savefig(tmp, dpi=100)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
-    tmp.replace(path)
     return path

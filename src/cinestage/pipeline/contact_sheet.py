@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from cinestage.files import atomic_path
+
 THUMB_WIDTH = 320
 LABEL = 22
 
@@ -29,7 +31,6 @@ def contact_sheet(names: list[str], stills: dict[int, list[np.ndarray]], fps: fl
             thumb = Image.fromarray(stills[f][row]).resize((tw, th), Image.LANCZOS)
             sheet.paste(thumb, (col * tw, y + LABEL))
             draw.text((col * tw + 6, y + 3), f"{name}  t={f / fps:.1f}s", fill=(235, 235, 235), font=font)
-    tmp = path.with_name(path.stem + ".partial.png")
-    sheet.save(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        sheet.save(tmp)
     return path

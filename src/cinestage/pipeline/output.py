@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cinestage.errors import CinestageError
+from cinestage.files import write_text
 
 MANIFEST = "manifest.json"
 
@@ -46,7 +47,4 @@ def staged_directory(out: Path):
 
 def save_json(path: Path, data: dict, indent: int | None = 1) -> Path:
     """Written under a temporary name, then renamed: a reader never sees half a file."""
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=indent, separators=None if indent else (",", ":")))
-    tmp.replace(path)
-    return path
+    return write_text(path, json.dumps(data, indent=indent, separators=None if indent else (",", ":")))

@@ -1,0 +1,60 @@
+"""Writing files so that a finished name always means a finished file, and reading the torch
+checkpoints cinestage writes with one clear error for every way they can be wrong."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from cinestage.errors import ModelError
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary sibling of `path` to write to (same suffix, so writers that pick a format by
+    extension still do); renamed onto `path` when the block ends, removed if it raises. Unique
+    per call, so two workers writing the same file never interleave."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def save_torch(obj, path: str | os.PathLike) -> Path:
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)
+
+
+def load_torch(path: str | os.PathLike, format: str, missing: str) -> dict:
+    """A checkpoint dict written with `"format": format`; ModelError naming the file when it is
+    missing (with the `missing` hint), unreadable, or another kind of file."""
+    import torch
+
+    source = str(path)
+    if not Path(path).is_file():
+        raise ModelError(source, missing)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  (torch raises many unrelated types for a damaged file)
+        raise ModelError(source, f"not a readable torch file ({type(exc).__name__})") from None
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != format:
+        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise ModelError(source, f"not a {format} checkpoint (format {found!r})")
+    return checkpoint
