@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from figures import standing_actor
 
 from cinestage.assess.measure import Measure
 from cinestage.assess.rules import SHOT_CLASSES, RuleOptions, rules_from_files, shot_class, shot_rules
@@ -16,38 +17,17 @@ from cinestage.geometry import look_at, rotation_from_yaw_pitch_roll
 from cinestage.pipeline.output import save_json
 from cinestage.render.mannequin import Body
 from cinestage.render.metadata import camera_meta
-from cinestage.stage.joints import canonical_indices
-from cinestage.stage.motion import Motion, Skeleton
-from cinestage.stage.performance import Actor, Performance
+from cinestage.stage.performance import Performance
 
 FPS = 25.0
 T = 40
-NAMES = ("Hips", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "LeftElbow", "LeftWrist", "RightShoulder",
-         "RightElbow", "RightWrist", "LeftHip", "LeftKnee", "LeftAnkle", "LeftToe", "RightHip", "RightKnee",
-         "RightAnkle", "RightToe")
-PARENTS = (-1, 0, 1, 2, 3, 2, 5, 6, 2, 8, 9, 0, 11, 12, 13, 0, 15, 16, 17)
-# A 1.75 m person facing -Y (toward the cameras below); their left is +X.
-STANDING = np.array([
-    [0, 0, 1.0], [0, 0, 1.15], [0, 0, 1.3], [0, 0, 1.5], [0, 0, 1.64],
-    [0.19, 0, 1.45], [0.22, 0, 1.17], [0.24, 0, 0.92],
-    [-0.19, 0, 1.45], [-0.22, 0, 1.17], [-0.24, 0, 0.92],
-    [0.1, 0, 0.95], [0.11, 0, 0.52], [0.12, 0, 0.08], [0.12, -0.15, 0.02],
-    [-0.1, 0, 0.95], [-0.11, 0, 0.52], [-0.12, 0, 0.08], [-0.12, -0.15, 0.02],
-])
 A_AT, B_AT = np.array([-0.8, 0.0, 0.0]), np.array([0.8, 0.3, 0.0])
 EYE, AIM = (0.0, -5.0, 1.3), (0.0, 0.15, 1.2)  # the clean two-shot: heads near the upper thirds
 RIGHT, LEFT = np.pi / 2, -np.pi / 2  # yaw that turns an actor to face screen right / left
 
 
-def standing(name: str, at: np.ndarray, yaw: float = 0.0) -> Actor:
-    c, s = np.cos(yaw), np.sin(yaw)
-    turned = STANDING @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]).T
-    motion = Motion(Skeleton(NAMES, PARENTS), np.repeat((turned + at)[None], T, axis=0), FPS, name)
-    return Actor(name, motion, (1.0, 0.0, 0.0), canonical_indices(NAMES, name))
-
-
 def pair(yaw_a: float = 0.0, yaw_b: float = 0.0) -> Performance:
-    return Performance("pair", FPS, (standing("A", A_AT, yaw_a), standing("B", B_AT, yaw_b)))
+    return Performance("pair", FPS, (standing_actor("A", A_AT, T, FPS, yaw=yaw_a), standing_actor("B", B_AT, T, FPS, yaw=yaw_b)))
 
 
 def static(eye, aim, fov_deg: float = 30.0) -> CameraTrack:
@@ -156,8 +136,7 @@ def test_actors_behind_the_camera_get_the_worst_scores_not_nan():
 
 @pytest.mark.parametrize("frames", [1, 2, 3])
 def test_tracks_too_short_for_jerk_still_score(frames):
-    perf = Performance("short", FPS, tuple(Actor(a.name, Motion(a.motion.skeleton, a.motion.positions[:frames], FPS),
-                                                 a.costume, a.canonical) for a in pair().actors))
+    perf = Performance("short", FPS, (standing_actor("A", A_AT, frames, FPS), standing_actor("B", B_AT, frames, FPS)))
     full = static(EYE, AIM)
     track = CameraTrack("cam", FPS, full.positions[:frames], full.rotations[:frames], full.fov_y[:frames], full.aspect)
     rules = score(perf, track)

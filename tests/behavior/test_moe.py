@@ -145,7 +145,7 @@ def test_missing_and_corrupt_files(tmp_path):
 def test_wrong_format_and_mismatched_state(tmp_path):
     other = tmp_path / "other.pt"
     torch.save({"format": "cinestage.feature_net/1", "state_dict": {}}, other)
-    with pytest.raises(ModelError, match=r"other\.pt: not a cinestage\.behaviour/1 checkpoint"):
+    with pytest.raises(ModelError, match=r"other\.pt: not a cinestage\.behaviour/2 checkpoint"):
         load_behaviour(other)
     path = tmp_path / "bad.pt"
     save_behaviour(_model(), path, info={}, normalisation={})

@@ -369,3 +369,21 @@ def test_unknown_actors_are_named_with_the_camera(perf, text):
     with pytest.raises(CameraError, match="Zed") as info:
         build_track(camera(text), perf, ASPECT)
     assert info.value.source == "f"
+
+
+def test_a_tight_far_shot_of_actors_apart_stays_above_the_seats_and_level(perf):
+    """Heads 0.1 apart on screen while the actors enter from opposite wings: the Toric camera
+    would stand far back and low among the seat rows, which hide the stage from there."""
+    from cinestage.geometry import yaw_pitch_roll
+    from cinestage.stage.performance import ROW_RISE, lowest_view
+
+    s = rigs.Shooting(perf, perf.actors[0], perf.actors[1], ASPECT, np.radians(40.0))
+    t = rigs.toric(s, "far", (-0.05, 0.3), (0.05, 0.3), np.pi - 0.2, 0.0, "toric", level=True)
+    floor = lowest_view(perf.venue, t.positions[:, 1])
+    house = np.isfinite(floor)
+    assert house.any()  # the scene does put the camera among the seats
+    # Smoothing the path after the lift can round a row's step: at most one row's rise lower.
+    assert np.all(t.positions[house, 2] >= floor[house] - ROW_RISE)
+    assert np.median(t.positions[house, 2] - floor[house]) > -0.01
+    roll = np.degrees(np.abs(yaw_pitch_roll(t.rotations)[2]))
+    assert roll.max() < 0.05  # level (smoothing the rotations leaves hundredths of a degree)

@@ -79,3 +79,13 @@ def test_contact_sheet_has_a_row_per_camera(demo_dir: Path):
     assert sheet.width >= 4 * 320 and sheet.height >= 6 * 180
     pixels = np.asarray(sheet.convert("RGB"), float)
     assert pixels.std() > 20
+
+
+def test_the_demo_ends_with_scores_the_chosen_camera_and_a_programme(demo_dir: Path):
+    manifest = json.loads((demo_dir / "manifest.json").read_text())
+    for name in ("scores.json", "scores.csv", "best.mp4", "programme.mp4", "programme.edl", "programme.json"):
+        assert (demo_dir / name).stat().st_size > 0 and name in manifest["files"], name
+    best = manifest["best_camera"]
+    assert (demo_dir / "best.mp4").read_bytes() == (demo_dir / "cameras" / f"{best}.mp4").read_bytes()
+    with av.open(str(demo_dir / "programme.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 100

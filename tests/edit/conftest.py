@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from figures import standing_actor
 
 from cinestage.camera.track import CameraTrack
 from cinestage.geometry import look_at
 from cinestage.render.mannequin import Body
 from cinestage.render.metadata import camera_meta
-from cinestage.stage.joints import canonical_indices
-from cinestage.stage.motion import Motion, Skeleton
-from cinestage.stage.performance import Actor, Performance
+from cinestage.stage.performance import Performance
 
 FPS = 25.0
-NAMES = ("Hips", "Spine", "Chest", "Neck", "Head", "LeftShoulder", "LeftElbow", "LeftWrist", "RightShoulder",
-         "RightElbow", "RightWrist", "LeftHip", "LeftKnee", "LeftAnkle", "LeftToe", "RightHip", "RightKnee",
-         "RightAnkle", "RightToe")
-PARENTS = (-1, 0, 1, 2, 3, 2, 5, 6, 2, 8, 9, 0, 11, 12, 13, 0, 15, 16, 17)
-# A 1.75 m person facing -Y; their left is +X.
-STANDING = np.array([
-    [0, 0, 1.0], [0, 0, 1.15], [0, 0, 1.3], [0, 0, 1.5], [0, 0, 1.64],
-    [0.19, 0, 1.45], [0.22, 0, 1.17], [0.24, 0, 0.92],
-    [-0.19, 0, 1.45], [-0.22, 0, 1.17], [-0.24, 0, 0.92],
-    [0.1, 0, 0.95], [0.11, 0, 0.52], [0.12, 0, 0.08], [0.12, -0.15, 0.02],
-    [-0.1, 0, 0.95], [-0.11, 0, 0.52], [-0.12, 0, 0.08], [-0.12, -0.15, 0.02],
-])
 A_AT, B_AT = np.array([-0.8, 0.0, 0.0]), np.array([0.8, 0.0, 0.0])  # the actors' axis runs along +X
 CENTRE = (0.0, 0.0, 1.2)
 
@@ -37,9 +24,7 @@ class Stage:
     def __init__(self, frames: int):
         self.frames = frames
         self.performance = Performance("pair", FPS, tuple(
-            Actor(name, Motion(Skeleton(NAMES, PARENTS), np.repeat((STANDING + at)[None], frames, 0), FPS, name),
-                  (1.0, 0.0, 0.0), canonical_indices(NAMES, name))
-            for name, at in (("A", A_AT), ("B", B_AT))))
+            standing_actor(name, at, frames, FPS) for name, at in (("A", A_AT), ("B", B_AT))))
         self.bodies = [Body(a) for a in self.performance.actors]
         self.head_a, self.head_b = (a.head() for a in self.performance.actors)
 

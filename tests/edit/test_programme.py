@@ -38,7 +38,9 @@ def scenes(draw, max_cameras: int = 4, max_frames: int = 120):
     sides = {name: (rng.integers(-1, 2, n) if rng.random() < 0.3 else np.full(n, rng.integers(-1, 2)))
              for name in names}
     options = ProgrammeOptions(min_shot=draw(st.floats(0.0, 3.0)), cut_cost=draw(st.floats(0.0, 0.5)),
-                               allow_line_crossing=draw(st.booleans()))
+                               allow_line_crossing=draw(st.booleans()),
+                               max_shot=draw(st.one_of(st.none(), st.floats(0.0, 4.0))),
+                               overlong_cost=draw(st.floats(0.0, 2.0)))
     return curves, views, sides, draw(st.sampled_from([10.0, 25.0])), options
 
 
@@ -64,13 +66,15 @@ def test_shots_are_never_shorter_than_the_minimum_and_never_cross_the_line(scene
     assert score_path(p.cameras(), curves, views, sides, fps, options).costs == p.costs
 
 
-@settings(max_examples=40, deadline=None)
-@given(scenes(max_cameras=3, max_frames=6), st.integers(1, 3))
-def test_the_programme_is_the_cheapest_of_all_that_keep_the_rules(scene, min_frames):
+@settings(max_examples=60, deadline=None)
+@given(scenes(max_cameras=3, max_frames=6), st.integers(1, 3), st.one_of(st.none(), st.integers(0, 4)),
+       st.sampled_from([0.0, 0.05, 0.3, 2.0]))
+def test_the_programme_is_the_cheapest_of_all_that_keep_the_rules(scene, min_frames, max_frames, overlong_cost):
     curves, views, sides, _, options = scene
     fps = 10.0
     options = ProgrammeOptions(min_shot=min_frames / fps, cut_cost=options.cut_cost, jump_cut_cost=0.3,
-                               allow_line_crossing=options.allow_line_crossing, line_crossing_cost=0.4)
+                               allow_line_crossing=options.allow_line_crossing, line_crossing_cost=0.4,
+                               max_shot=None if max_frames is None else max_frames / fps, overlong_cost=overlong_cost)
     n = len(next(iter(curves.values())))
     best = min(score_path(path, curves, views, sides, fps, options).costs["total"]
                for path in itertools.product(list(curves), repeat=n))
@@ -87,6 +91,67 @@ def test_a_flickering_best_camera_is_held_for_the_minimum_shot():
     assert len(free.shots) == n // 5  # unconstrained, it follows every flicker
     held = cut_programme(curves, views, sides, FPS, ProgrammeOptions(min_shot=1.0, cut_cost=0.0))
     assert min(s.frames for s in held.shots) >= 25
+
+
+def test_equal_cameras_are_cut_for_variety_every_max_shot():
+    n = 500  # 20 s
+    curves = {"a": np.full(n, 0.8), "b": np.full(n, 0.8)}
+    views, sides = _two_views(n, 90.0), {"a": np.ones(n), "b": np.ones(n)}
+    unlimited = cut_programme(curves, views, sides, FPS, ProgrammeOptions(max_shot=None))
+    assert len(unlimited.shots) == 1 and unlimited.costs["overlong"] == 0.0
+    options = ProgrammeOptions(max_shot=4.0)
+    p = cut_programme(curves, views, sides, FPS, options)
+    assert p.counts["cuts"] >= 4 and p.counts["overlong_shots"] == 0
+    assert min(s.frames for s in p.shots) >= options.min_shot_frames(FPS)
+    assert max(s.frames for s in p.shots) <= options.max_shot_frames(FPS) == 100
+    assert p.costs["total"] == pytest.approx(p.costs["quality"] + 4 * options.cut_cost)
+
+
+def test_a_camera_a_little_better_all_along_no_longer_holds_the_whole_programme():
+    """The demo's case: one camera scores 0.03 higher at every frame."""
+    n = 250
+    curves = {"a": np.full(n, 0.93), "b": np.full(n, 0.90)}
+    views, sides = _two_views(n, 90.0), {"a": np.ones(n), "b": np.ones(n)}
+    p = cut_programme(curves, views, sides, FPS)  # the defaults: max_shot 8 s
+    assert len(p.shots) > 1 and max(s.frames for s in p.shots) <= 200
+    assert p.shots[0].camera == "a" and p.shots[0].frames == 200  # the better camera as long as it pays
+    held = score_path(["a"] * n, curves, views, sides, FPS)
+    assert held.costs["overlong"] == pytest.approx(2 * 0.5) and held.counts["overlong_shots"] == 1
+    assert p.costs["total"] < held.costs["total"]
+
+
+def test_max_shot_is_soft_and_min_shot_hard():
+    n = 300  # 12 s
+    views, sides = _two_views(n, 90.0), {"a": np.ones(n), "b": np.ones(n)}
+    # The only other camera is worthless: holding 4 s too long (2.0) is cheaper than the least of
+    # it, 2 s (1.8 more lost + 2 cuts).
+    worthless = cut_programme({"a": np.full(n, 0.9), "b": np.zeros(n)}, views, sides, FPS)
+    assert [s.camera for s in worthless.shots] == ["a"] and worthless.counts["overlong_shots"] == 1
+    assert worthless.costs["overlong"] == pytest.approx(2.0)
+    # A limit below the minimum: shots are as short as the hard minimum allows, never shorter.
+    short = cut_programme({"a": np.full(n, 0.9), "b": np.full(n, 0.9)}, views, sides, FPS,
+                          ProgrammeOptions(min_shot=2.0, max_shot=1.0))
+    assert all(s.frames >= 50 for s in short.shots) and len(short.shots) == 6
+    # Views too alike: a jump cut (2.2) costs more than the overlong seconds, so no cut.
+    alike = _two_views(n, 10.0)
+    jumpy = cut_programme({"a": np.full(n, 0.9), "b": np.full(n, 0.9)}, alike, sides, FPS)
+    assert len(jumpy.shots) == 1 and jumpy.costs["overlong"] == pytest.approx(4 * 0.5)
+
+
+def test_the_cut_is_fast_enough_for_long_programmes():
+    """10 cameras x 6 minutes at 25 fps, max_shot 8 s: 201 states per camera."""
+    import time
+
+    n, rng = 9000, np.random.default_rng(0)
+    names = [f"cam{i}" for i in range(10)]
+    curves = {c: np.clip(0.8 + 0.05 * rng.standard_normal(n), 0, 1) for c in names}
+    angles = np.radians(np.arange(10) * 36.0)
+    views = {c: View(np.tile([np.cos(a), np.sin(a), 0.0], (n, 1)), np.full(n, 3.0)) for c, a in zip(names, angles)}
+    sides = {c: np.ones(n) for c in names}
+    start = time.perf_counter()
+    p = cut_programme(curves, views, sides, FPS)
+    assert time.perf_counter() - start < 20.0  # about 0.5 s on one idle core; generous for shared CI
+    assert max(s.frames for s in p.shots) <= 200 and min(s.frames for s in p.shots) >= 50
 
 
 def test_a_programme_shorter_than_the_minimum_shot_is_one_shot():
@@ -209,7 +274,8 @@ def test_the_json_carries_shots_costs_and_their_scales(tempting):
     _, curves, views, sides = tempting
     doc = cut_programme(curves, views, sides, FPS, ProgrammeOptions(min_shot=1.0)).to_json()
     json.dumps(doc, allow_nan=False)
-    assert doc["min_shot_frames"] == 25 and doc["n_frames"] == 250
+    assert doc["min_shot_frames"] == 25 and doc["max_shot_frames"] == 200 and doc["n_frames"] == 250
+    assert doc["options"]["max_shot"] == 8.0 and doc["costs"]["overlong"]["value"] == 0.0
     assert doc["shots"][1] == {**doc["shots"][1], "camera": "front_right", "start_frame": 50, "end_frame": 100,
                                "start_time": 2.0, "end_time": 4.0}
     assert doc["shots"][0]["quality"]["range"] == [0.0, 1.0] and doc["shots"][0]["quality"]["better"] == "higher"
@@ -235,6 +301,10 @@ def test_bad_inputs_are_named():
         ProgrammeOptions(min_shot=-1.0)
     with pytest.raises(CinestageError, match="jump_size_ratio"):
         ProgrammeOptions(jump_size_ratio=0.5)
+    with pytest.raises(CinestageError, match="max_shot.*None"):
+        ProgrammeOptions(max_shot=-1.0)
+    with pytest.raises(CinestageError, match="overlong_cost"):
+        ProgrammeOptions(overlong_cost=float("nan"))
     with pytest.raises(CinestageError, match="needs one of"):
         score_path(["z"] * n, *ok, FPS)
 

@@ -166,3 +166,20 @@ def test_yaw_pitch_roll_gimbal_lock_and_batch():
     y, p, r = yaw_pitch_roll(R)
     np.testing.assert_allclose(r, 0.0)
     np.testing.assert_allclose(rotation_from_yaw_pitch_roll(y, p, r), R, atol=1e-9)
+
+
+def test_level_aim_shows_the_target_at_the_screen_point_without_roll():
+    from cinestage.geometry import level_aim
+
+    rng = np.random.default_rng(3)
+    eye, target = rng.normal(0, 3, (500, 3)), rng.normal(0, 3, (500, 3))
+    screen = rng.uniform(-0.8, 0.8, (500, 2))
+    to = target - eye
+    reachable = np.abs(to[:, 2] / np.linalg.norm(to, axis=1)) < np.sin(np.radians(60))
+    fov = np.radians(40)
+    r = level_aim(eye, target, screen, fov, 16 / 9)
+    seen, depth = project(target, eye, r, fov, 16 / 9)
+    assert (depth[reachable] > 0).all()
+    np.testing.assert_allclose(seen[reachable], screen[reachable], atol=1e-9)
+    np.testing.assert_allclose(r[..., 2, 0], 0.0, atol=1e-12)  # the right axis is horizontal: no roll
+    np.testing.assert_allclose(np.einsum("...ij,...ik->...jk", r, r), np.broadcast_to(np.eye(3), r.shape), atol=1e-12)

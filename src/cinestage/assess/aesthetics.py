@@ -284,7 +284,8 @@ class AestheticScores:
 
 
 UNTRAINED_NOTE = ("no trained aesthetic head: the score distribution, composition patterns and attributes "
-                  "need one (train with cinestage.assess.aesthetic_training.train_aesthetics, load with "
+                  "need one (train with `cinestage train aesthetics` or "
+                  "cinestage.assess.aesthetic_training.train_aesthetics, load with "
                   "cinestage.assess.aesthetics.from_pretrained); only the saliency centroid is reported")
 
 
@@ -369,8 +370,8 @@ def from_pretrained(path: str | os.PathLike, features: nn.Module | None = None) 
     not used (a fresh copy is loaded) when the checkpoint holds a fine-tuned backbone.
     """
     source = str(path)
-    checkpoint = load_torch(path, FORMAT, "aesthetic head checkpoint not found; cinestage ships none: train one with "
-                                          "cinestage.assess.aesthetic_training.train_aesthetics on AVA- or CADB-format data")
+    checkpoint = load_torch(path, FORMAT, "aesthetic head checkpoint not found; cinestage ships none: train one on "
+                                          "AVA- or CADB-format data with `cinestage train aesthetics`")
     try:
         heads = AestheticHeads(HeadConfig(**checkpoint["config"]))
         heads.load_state_dict(checkpoint["heads"], strict=True)

@@ -118,9 +118,30 @@ def shot_rules(performance: Performance, track: CameraTrack, meta: CameraMeta,
     return _rules(world, canonical, track, meta, options)
 
 
-def rules_from_files(cameras_dir: Path, name: str, options: RuleOptions = RuleOptions()) -> list[Measure]:
-    """The rules of camera `name` in a render output's `cameras/` folder, from its `<name>.meta.json`
-    and `<name>.track.json` alone (no performance needed).
+@dataclass(frozen=True)
+class RenderedCamera:
+    """One camera of a render output read back from its files. world: (T, A, J, 3) the actors'
+    joints in world metres, recovered from the metadata (see `read_rendered_camera`); canonical:
+    (A, 7) each actor's indices of the canonical joints (`CANONICAL` order)."""
+
+    track: CameraTrack
+    meta: CameraMeta
+    world: np.ndarray
+    canonical: np.ndarray
+
+    def rules(self, options: RuleOptions = RuleOptions()) -> list[Measure]:
+        """The rules of `shot_rules`, from these files alone."""
+        return _rules(self.world, self.canonical, self.track, self.meta, options)
+
+    def heads(self) -> np.ndarray:
+        """(T, A, 3) world position of every actor's head joint, in the metadata's actor order."""
+        actors = np.arange(self.world.shape[1])
+        return self.world[:, actors, self.canonical[:, HEAD]]
+
+
+def read_rendered_camera(cameras_dir: Path, name: str) -> RenderedCamera:
+    """Camera `name` of a render output's `cameras/` folder, from its `<name>.meta.json` and
+    `<name>.track.json` (no performance needed).
 
     The metadata holds screen joints and depths but no 3D joints, so they are recovered by
     inverting the projection through the track; its rounding (1e-5 screen, 0.1 mm depth) leaves
@@ -143,7 +164,12 @@ def rules_from_files(cameras_dir: Path, name: str, options: RuleOptions = RuleOp
         raise CinestageError(str(path), f"cannot read the camera metadata: {e.strerror}") from None
     except (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError) as e:
         raise CinestageError(str(path), f"malformed camera metadata: {e}") from None
-    return _rules(_unproject(joints, depth, track), canonical, track, meta, options)
+    return RenderedCamera(track, meta, _unproject(joints, depth, track), canonical)
+
+
+def rules_from_files(cameras_dir: Path, name: str, options: RuleOptions = RuleOptions()) -> list[Measure]:
+    """The rules of camera `name` in a render output's `cameras/` folder (`read_rendered_camera`)."""
+    return read_rendered_camera(cameras_dir, name).rules(options)
 
 
 def _unproject(screen: np.ndarray, depth: np.ndarray, track: CameraTrack) -> np.ndarray:

@@ -374,7 +374,7 @@ class VSFATraining:
     best_epoch: int  # 0-based
     val_srcc: float
     splits: dict[str, list[str]]  # "train" / "val" / "test" -> video names (feature-file stems)
-    test: dict[str, float]  # SRCC, KRCC, PLCC, RMSE on the test split; {} when it is empty
+    test: dict[str, float]  # SRCC, KRCC, PLCC, RMSE on the test split; {} when it is empty or too small
 
 
 def train_vsfa(features: str | Path | Sequence[str | Path], labels_csv: str | Path, *, out: str | Path | None = None,
@@ -426,8 +426,12 @@ def train_vsfa(features: str | Path | Sequence[str | Path], labels_csv: str | Pa
     model.eval()
     if out is not None:
         save_torch(model.state_dict(), out)  # a plain state dict, like the published VSFA.pt
-    test = _report(model, [data[n] for n in splits["test"]], [mos[n] for n in splits["test"]], scale, log) \
-        if splits["test"] else {}
+    test = {}
+    if splits["test"]:
+        try:
+            test = _report(model, [data[n] for n in splits["test"]], [mos[n] for n in splits["test"]], scale, log)
+        except CinestageError as exc:  # too few test videos, or constant predictions: the model is still saved
+            log(f"test split not evaluated: {exc}")
     return VSFATraining(model, scale, best_epoch, best_srcc, splits, test)
 
 

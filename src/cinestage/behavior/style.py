@@ -3,7 +3,8 @@
 The code (softmax weights over the experts) is what the behaviour model re-applies to another
 performance; `start` is the reference shot's typical camera ([xA, xB, mean y, theta, phi]) so
 the re-applied camera begins with the same layout. `nearest` names the canonical behaviour x
-shot category whose mean code (learned on synthetic shots) is closest.
+shot category it resembles most: the behaviour the model's recogniser reads from the code, the
+shot size whose layout is nearest the start's.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cinestage.behavior.dataset import CATEGORIES
-from cinestage.behavior.training import checkpoint_dir, load, nearest_category, reference_features
+from cinestage.behavior.training import checkpoint_dir, load, recognise, reference_features
 from cinestage.errors import CameraError
+from cinestage.files import write_text
 from cinestage.geometry import unwrap_angles
 
 FORMAT = "cinestage.style/1"
@@ -44,10 +45,7 @@ class Style:
                 "shot": self.shot, "frames": self.frames}
 
     def save(self, path: Path) -> Path:
-        tmp = Path(path).with_name(Path(path).name + ".partial")
-        tmp.write_text(json.dumps(self.to_json(), indent=1))
-        tmp.replace(path)
-        return Path(path)
+        return write_text(path, json.dumps(self.to_json(), indent=1))
 
 
 def load_style(path: Path) -> Style:
@@ -64,12 +62,11 @@ def load_style(path: Path) -> Style:
 
 
 class StyleModel:
-    """A trained behaviour model with its normalisation and category centroids."""
+    """A trained behaviour model with its normalisation."""
 
     def __init__(self, gating: str = DEFAULT_GATING, folder: Path | None = None):
         self.gating = gating
         self.model, self.norm, self.info = load((folder or checkpoint_dir()) / f"{gating}.pt")
-        self.centroids = np.asarray(self.info["centroids"])
 
     def style(self, camera: np.ndarray, character: np.ndarray, source: str = "", shot: int = 0) -> Style:
         camera = np.asarray(camera, np.float32).copy()
@@ -77,7 +74,7 @@ class StyleModel:
         with torch.inference_mode():
             code = self.model.style(reference_features(self.norm, np.asarray(character, np.float32), camera))[0].numpy()
         start = np.median(camera, axis=0)
-        return Style(self.gating, code, start, CATEGORIES[nearest_category(code, self.centroids)], source, shot,
+        return Style(self.gating, code, start, recognise(self.model, code[None], start[None])[0], source, shot,
                      len(camera))
 
 

@@ -17,6 +17,7 @@ from cinestage.errors import CameraError
 from cinestage.geometry import (
     camera_from_toric,
     gaussian_smooth,
+    level_aim,
     look_at,
     orientation_for_screen,
     project,
@@ -24,7 +25,7 @@ from cinestage.geometry import (
     smooth_pose_track,
 )
 from cinestage.stage.features import character_features, facing_direction
-from cinestage.stage.performance import Actor, Performance, house_bounds
+from cinestage.stage.performance import Actor, Performance, house_bounds, lowest_view
 
 if TYPE_CHECKING:
     from cinestage.behavior.style import Style, StyleModel
@@ -122,7 +123,9 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
     p, r = _keep_inside(s, p, r, ha, hb, pa, pb)
     if level:
-        r = look_at(p, p + r[:, :, 1])
+        # No roll, and the heads' midpoint kept at the layout's: levelling the Toric view about
+        # its forward axis instead swung the heads by 0.13 in screen y at steep angles.
+        r = level_aim(p, (ha + hb) / 2, (pa + pb) / 2, s.fov_y, s.aspect)
     p, r = _smooth_segments(p, r, swap, smooth)
     layout = {"screen_a": pa.tolist(), "screen_b": pb.tolist()} if pa.ndim == 1 else {}
     return s.track(name, rig, p, r, **layout, **params)
@@ -171,11 +174,13 @@ def _fit_layout(s: Shooting, ha, hb, pa, pb, theta, phi, margin: float = 0.5, st
 
 def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
-    steep angle from below) move to the nearest point inside, above the stage floor, and aim so
+    steep angle from below) or low among the seats, where the rows in front hide the stage,
+    move to the nearest point inside and above them, and aim so
     A is still exactly at its screen point and B as near to its own as that position allows."""
     lo, hi = house_bounds(s.performance.venue)
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
     inside = np.clip(p, lo, hi - margin)
+    inside[:, 2] = np.maximum(inside[:, 2], lowest_view(s.performance.venue, inside[:, 1]))
     moved = np.any(inside != p, axis=1)
     if not moved.any():
         return p, r

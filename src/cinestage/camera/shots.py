@@ -38,3 +38,9 @@ def shot(name: str) -> ShotLayout:
         return SHOTS[name]
     except KeyError:
         raise CameraError("shot", f"unknown shot size {name!r}; choose one of {', '.join(SHOTS)}") from None
+
+
+def nearest_shot(layout) -> str:
+    """The shot size whose layout (xA, xB, y) is nearest a measured one (sum of absolute differences)."""
+    xa, xb, y = np.asarray(layout, float)[:3]
+    return min(SHOTS, key=lambda n: abs(SHOTS[n].xA - xa) + abs(SHOTS[n].xB - xb) + abs(SHOTS[n].y - y))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from importlib import resources
 from pathlib import Path
@@ -24,8 +25,8 @@ def _fail(exc: CinestageError) -> None:
     raise typer.Exit(2)
 
 
-def _progress():
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} frames"),
+def _progress(unit: str = "frames"):
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn(f"{{task.completed}}/{{task.total}} {unit}"),
                     TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
@@ -81,9 +82,12 @@ def demo(
     width: Optional[int] = typer.Option(None),
     height: Optional[int] = typer.Option(None),
     display: Optional[str] = typer.Option(None, help="auto, egl or software"),
+    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, best.mp4 or programme"),
 ) -> None:
-    """Shoot the built-in duet with six cameras (no files needed)."""
+    """Shoot the built-in duet with six cameras (no files needed), score them, pick the best and
+    cut a programme."""
     from cinestage.camera.spec import load_cameras
+    from cinestage.pipeline.assess_job import AssessOptions
     from cinestage.stage.performance_file import demo_performance
 
     try:
@@ -91,6 +95,8 @@ def demo(
         with resources.as_file(resources.files("cinestage.camera") / "demo_cameras.yaml") as path:
             specs = load_cameras(path)
         _run(demo_performance(duration, fps), specs, out_dir, opts)
+        if not no_assess:
+            _assess_render(out_dir, AssessOptions())
     except CinestageError as exc:
         _fail(exc)
 
@@ -130,10 +136,12 @@ def shoot(
     width: Optional[int] = typer.Option(None),
     height: Optional[int] = typer.Option(None),
     display: Optional[str] = typer.Option(None, help="auto, egl or software"),
+    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, best.mp4 or programme"),
 ) -> None:
-    """Analyse a reference clip, learn its camera style per shot, and shoot a performance with
-    those learned cameras next to the preset rigs."""
+    """Analyse a reference clip, learn its camera style per shot, shoot a performance with those
+    learned cameras next to the preset rigs, score them, pick the best and cut a programme."""
     from cinestage.camera.spec import load_cameras
+    from cinestage.pipeline.assess_job import AssessOptions
     from cinestage.pipeline.shoot_job import shoot as run_shoot
     from cinestage.stage.performance_file import load_performance
 
@@ -156,6 +164,79 @@ def shoot(
         out.print(f"learned-shot{st.shot}: reference shot {st.shot}, nearest {st.nearest}", markup=False)
     out.print(f"rendered {len(result.render.cameras)} cameras; outputs in {out_dir}/: cameras/<name>.mp4, "
               f"styles.json, contact_sheet.png, manifest.json")
+    if not no_assess:
+        try:
+            _assess_render(out_dir, AssessOptions())
+        except CinestageError as exc:
+            _fail(exc)
+
+
+def _assess_render(out_dir: Path, options, out_csv: Path | None = None) -> None:
+    """Score a render output, print the table, the choice and where the files are."""
+    from cinestage.pipeline.assess_job import assess_render
+
+    with _progress("steps") as bar:
+        task = bar.add_task("assessing cameras, cutting the programme", total=None)
+        result = assess_render(out_dir, options, lambda i, n: bar.update(task, completed=i, total=n), out_csv)
+    _print_scores("camera", [(s.camera, s.value, "best" if s.camera == result.best else "") for s in result.cameras])
+    p, counts = result.programme, result.programme.counts
+    out.print(f"chosen camera: {result.best} ({result.reason})", markup=False, soft_wrap=True)
+    out.print(f"programme: {result.paths['programme']} ({len(p.shots)} shot(s), {counts['cuts']} cut(s)), "
+              f"EDL {result.paths['edl']}, {result.paths['edl_json']}", markup=False, soft_wrap=True)
+    out.print(f"scores: {result.paths['scores_json']}, {result.paths['scores_csv']}; "
+              f"best camera's video: {result.paths['best']}", markup=False, soft_wrap=True)
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
+def _print_scores(label: str, rows: list[tuple[str, float, str]]) -> None:
+    """rows: name, fused score (NaN: not scored), a remark."""
+    from cinestage.edit.selection import fused_measure
+    from cinestage.pipeline.assess_job import column
+
+    width = max(len(label), *(len(name) for name, _, _ in rows))
+    out.print(f"{label:{width}}  {column(fused_measure(float('nan')))}", markup=False, soft_wrap=True)
+    for name, value, remark in rows:
+        score = "-" if math.isnan(value) else f"{value:.3f}"
+        out.print(f"{name:{width}}  {score:>5}  {remark}".rstrip(), markup=False, soft_wrap=True)
+
+
+@app.command()
+def assess(
+    folder: Path = typer.Argument(..., help="a render output (cinestage manifest.json) or any folder of videos"),
+    out_csv: Optional[Path] = typer.Option(None, "--out-csv", help="where the scores CSV goes (default DIR/scores.csv)"),
+    every: int = typer.Option(5, min=1, help="image quality scores every N-th frame"),
+    aesthetic_head: Optional[Path] = typer.Option(None, help="a trained aesthetic head checkpoint"),
+    vsfa_weights: Optional[Path] = typer.Option(None, "--vsfa", help="VSFA.pt (needs the ImageNet ResNet-50 weights)"),
+    min_shot: float = typer.Option(2.0, min=0.0, help="seconds every shot of the programme lasts at least"),
+    max_shot: float = typer.Option(8.0, min=0.0, help="seconds a shot may last before every further second costs "
+                                                      "(a soft limit for variety; 0: no limit)"),
+) -> None:
+    """Score every camera of a render output, pick the best and cut a programme; or score every
+    video of a folder into one CSV. Every score says its range and which way is better."""
+    from cinestage.edit.programme import ProgrammeOptions
+    from cinestage.pipeline.assess_job import FILES, AssessOptions, assess_videos
+    from cinestage.pipeline.output import MANIFEST
+
+    try:
+        programme = ProgrammeOptions(min_shot=min_shot, max_shot=max_shot or None)
+        options = AssessOptions(every=every, programme=programme,
+                                aesthetic_head=aesthetic_head, vsfa=vsfa_weights)
+        if (folder / MANIFEST).is_file():
+            _assess_render(folder, options, out_csv)
+            return
+        with _progress("videos") as bar:
+            task = bar.add_task("assessing videos", total=None)
+            csv_path = out_csv or folder / FILES["scores_csv"]
+            results = assess_videos(folder, options, csv_path, lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    _print_scores("video", [(r.video.name, r.score.value if r.score else float("nan"), f"error: {r.error}" if r.error else "")
+                            for r in results])
+    out.print(f"scores: {csv_path}, {csv_path.with_suffix('.json')}", markup=False, soft_wrap=True)
+    failed = sum(r.error is not None for r in results)
+    if failed:
+        out.print(f"{failed} of {len(results)} videos could not be scored (see the error column)", markup=False, soft_wrap=True)
 
 
 def _pairs(values: list[str]) -> tuple[tuple[int, int], ...]:
@@ -206,7 +287,7 @@ def analyze(
     out.print(f"outputs in {out_dir}/: analysis.json, features.png{', overlay.mp4' if overlay else ''}")
 
 
-train_app = typer.Typer(no_args_is_help=True, help="Train the networks cinestage ships (reproducibly).")
+train_app = typer.Typer(no_args_is_help=True, help="Train cinestage's networks (reproducibly).")
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate trained networks; prints the figures their papers report.")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
@@ -268,15 +349,15 @@ def eval_behavior(
 
     try:
         rows = ablation(checkpoints)
-        trip = run_roundtrip(log=lambda m: err.print(m, markup=False)) if roundtrip else None
+        trip = run_roundtrip(log=lambda m: err.print(m, markup=False), folder=checkpoints) if roundtrip else None
     except CinestageError as exc:
         _fail(exc)
     out.print(f"{'gating':16} {'MSE held-out behaviours':>24} {'MSE held-out motions':>21} {'behaviour acc.':>15} {'category acc.':>14}")
     for r in rows:
         out.print(f"{r['gating']:16} {r['behaviours']['mse']:24.4f} {r['motions']['mse']:21.4f} "
                   f"{r['motions']['behaviour_accuracy']:15.1%} {r['motions']['category_accuracy']:14.1%}")
-    out.print("(MSE in standardised camera-feature units over the 30 predicted frames; accuracies: nearest "
-              "category centroid of the style code, on held-out motions)")
+    out.print("(MSE in standardised camera-feature units over the 30 predicted frames; accuracies on held-out "
+              "motions: the behaviour the recogniser reads from the style code, the shot size nearest its layout)")
     if trip:
         out.print(f"\nround trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
                   f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
@@ -315,6 +396,174 @@ def _print_errors(report: dict) -> None:
     for key in ("theta", "theta_baseline", "phi", "phi_baseline"):
         r = report[key]
         out.print(f"{r['name']:24} {r['median_deg']:8.1f} {r['p90_deg']:8.1f}")
+
+
+# --- the quality models: aesthetics (METHODS.md §4) and VSFA (§5) ---------------------------------
+
+AESTHETIC_FORMATS = ("ava", "cadb")
+
+
+def _say(message: str) -> None:
+    """A report line on stdout, as written (no wrapping, no markup)."""
+    out.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _note(message: str) -> None:
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _aesthetic_data(folder: Path, labels: Path, format: str) -> None:
+    """Checked before any model loads, so a typo costs no waiting."""
+    if format not in AESTHETIC_FORMATS:
+        raise CinestageError("--format", f"{format!r} is not one of {', '.join(AESTHETIC_FORMATS)}")
+    if not folder.is_dir():
+        raise CinestageError(str(folder), "no such folder of images")
+    if not labels.is_file():
+        raise CinestageError(str(labels), "no such label file")
+
+
+@train_app.command("aesthetics")
+def train_aesthetics_command(
+    folder: Path = typer.Argument(..., help="folder of images"),
+    labels: Path = typer.Argument(..., help="AVA.txt (--format ava) or CADB's composition_scores.json (--format cadb)"),
+    format: str = typer.Option(..., "--format", "-f", help="label format: ava or cadb"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="heads checkpoint to write (HEAD.pt)"),
+    steps: int = typer.Option(1000, min=1, help="Adam steps"),
+    batch_size: int = typer.Option(16, min=1),
+    lr: float = typer.Option(3e-4, min=0.0, help="learning rate of the heads"),
+    fine_tune: bool = typer.Option(False, "--fine-tune", help="also train the ImageNet MobileNetV2 backbone "
+                                                             "(slower; the checkpoint then holds it)"),
+    split: Optional[str] = typer.Option(None, help="cadb: the part of split.json to train on, e.g. train"),
+    seed: int = typer.Option(0, min=0),
+) -> None:
+    """Train the aesthetic model's heads (NIMA + composition patterns + attributes) on AVA- or
+    CADB-format data; use the checkpoint with `cinestage assess --aesthetic-head`."""
+    try:
+        _aesthetic_data(folder, labels, format)  # before torch loads, so a typo costs no waiting
+        from cinestage.assess.aesthetic_training import train_aesthetics
+
+        with _progress("steps") as bar:
+            task = bar.add_task("training the aesthetic heads", total=steps)
+            run = train_aesthetics(folder, labels, format, steps=steps, batch_size=batch_size, lr=lr,
+                                   fine_tune=fine_tune, split=split, out=out_path, seed=seed, log=_note,
+                                   progress=lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    info = run.scorer.info
+    _say(f"wrote {out_path} ({info['images']} {format.upper()}-format images, {steps} steps, "
+         f"loss {run.initial_loss:.4f} -> {run.final_loss:.4f}, {run.seconds:.1f} s)")
+
+
+@eval_app.command("aesthetics")
+def eval_aesthetics_command(
+    checkpoint: Path = typer.Argument(..., help="HEAD.pt written by `cinestage train aesthetics`"),
+    folder: Path = typer.Argument(..., help="folder of images"),
+    labels: Path = typer.Argument(..., help="AVA.txt (--format ava) or CADB's composition_scores.json (--format cadb)"),
+    format: str = typer.Option(..., "--format", "-f", help="label format: ava or cadb"),
+    split: Optional[str] = typer.Option(None, help="cadb: the part of split.json to evaluate on, e.g. test"),
+    threshold: Optional[float] = typer.Option(None, help="'good' means a mean score above this for ACC "
+                                                         "(default: 5 for AVA, 3 for CADB)"),
+    batch_size: int = typer.Option(16, min=1),
+) -> None:
+    """ACC, EMD (r = 2), PLCC and SRCC of the fused head and of the NIMA head, beside the paper's
+    AVA figures."""
+    try:
+        _aesthetic_data(folder, labels, format)
+        from cinestage.assess.aesthetic_training import evaluate_aesthetics
+        from cinestage.assess.aesthetics import from_pretrained
+
+        scorer = from_pretrained(checkpoint)
+        info = scorer.info
+        _say(f"checkpoint {checkpoint} ({info.get('dataset_format', 'unknown')} data, {info.get('images', '?')} images, "
+             f"{info.get('steps', '?')} steps{', fine-tuned backbone' if info.get('fine_tuned') else ''})")
+        evaluate_aesthetics(scorer, folder, labels, format, split=split, threshold=threshold, batch_size=batch_size,
+                            log=_say)
+    except CinestageError as exc:
+        _fail(exc)
+
+
+@train_app.command("vsfa")
+def train_vsfa_command(
+    features: Path = typer.Argument(..., help="folder of <video>.npy frame features (`cinestage features vsfa`)"),
+    labels: Path = typer.Argument(..., help="CSV with columns video_name, mos (KoNViD-1k's format)"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="VSFA.pt to write (a state dict, like the published one)"),
+    epochs: int = typer.Option(3000, min=1),
+    batch_size: int = typer.Option(16, min=1),
+    lr: float = typer.Option(1e-5, min=0.0),
+    seed: int = typer.Option(0, min=0, help="seeds the 60/20/20 split of the videos and the initial weights"),
+) -> None:
+    """Train the VSFA head on precomputed frame features: L1 on MOS / largest MOS, Adam, a
+    60/20/20 split, the state with the best validation SRCC; prints the test split's figures."""
+    from cinestage.assess.vsfa import PAPER_KONVID, train_vsfa
+
+    try:
+        with _progress("epochs") as bar:
+            task = bar.add_task("training VSFA", total=epochs)
+            run = train_vsfa(features, labels, out=out_path, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                             log=_note, progress=lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    sizes = ", ".join(f"{len(v)} {k}" for k, v in run.splits.items())
+    _say(f"wrote {out_path} (videos: {sizes}; best validation SRCC {run.val_srcc:.4f} at epoch {run.best_epoch + 1}; "
+         f"scores are MOS / {run.label_scale:g})")
+    if run.test:
+        _say("test split: " + ", ".join(f"{k} {run.test[k]:.4f}" for k in ("SRCC", "KRCC", "PLCC", "RMSE"))
+             + f" (paper, KoNViD-1k: {PAPER_KONVID})")
+    else:
+        _say("test split: too small to evaluate")
+
+
+@eval_app.command("vsfa")
+def eval_vsfa_command(
+    checkpoint: Path = typer.Argument(..., help="VSFA.pt (the published one, or one from `cinestage train vsfa`)"),
+    features: Path = typer.Argument(..., help="folder of <video>.npy frame features (`cinestage features vsfa`)"),
+    labels: Path = typer.Argument(..., help="CSV with columns video_name, mos (KoNViD-1k's format)"),
+    label_scale: Optional[float] = typer.Option(None, min=0.0, help="the largest MOS the model was trained against "
+                                                                    "(default: the largest in LABELS; 4.64 for the "
+                                                                    "published KoNViD-1k VSFA.pt)"),
+) -> None:
+    """SRCC, KRCC, PLCC and RMSE (MOS scale; PLCC and RMSE after the 4-parameter logistic fit) of
+    the labelled videos, beside the paper's KoNViD-1k figures."""
+    from cinestage.assess.vsfa import evaluate_vsfa, from_pretrained
+
+    try:
+        model = from_pretrained(checkpoint)
+        evaluate_vsfa(model, features, labels, label_scale=label_scale or None, log=_say)
+    except CinestageError as exc:
+        _fail(exc)
+
+
+features_app = typer.Typer(no_args_is_help=True, help="Precompute model inputs from videos.")
+app.add_typer(features_app, name="features")
+
+
+@features_app.command("vsfa")
+def features_vsfa_command(
+    videos: Path = typer.Argument(..., help="folder of videos"),
+    out_dir: Path = typer.Argument(..., help="folder for <video>.npy, (frames, 4096) float32 each"),
+    weights: Optional[Path] = typer.Option(None, help="a torchvision ResNet-50 state dict (default: ImageNet's "
+                                                      "resnet50-0676ba61.pth from the torch hub cache)"),
+    batch_size: int = typer.Option(8, min=1, help="frames through the backbone at a time"),
+    max_side: Optional[int] = typer.Option(None, min=33, help="shrink frames to this long side (pixels) first "
+                                                              "(default: decoded size, as the reference)"),
+) -> None:
+    """ResNet-50 frame features of every video of a folder, for `cinestage train vsfa` / `eval vsfa`.
+    Videos whose .npy exists already are skipped, so an interrupted run resumes."""
+    from cinestage.errors import VideoError
+
+    try:
+        if not videos.is_dir():
+            raise VideoError(str(videos), "no such folder of videos")
+        from cinestage.assess.vsfa import extract_features, load_backbone
+
+        backbone = load_backbone(weights=weights)
+        with _progress("videos") as bar:
+            task = bar.add_task("extracting VSFA features", total=None)
+            written = extract_features(videos, out_dir, backbone, batch_size=batch_size, max_side=max_side,
+                                       progress=lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    _say(f"{len(written)} feature file(s) in {out_dir}/ (backbone {backbone.name})")
 
 
 def main() -> None:

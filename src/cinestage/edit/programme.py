@@ -9,11 +9,15 @@ Costs are in seconds of worthless picture, so they mean the same at any frame ra
 - a jump cut (the new view is too like the old: less than `jump_angle_deg` apart about the
   actors and a shot size within `jump_size_ratio`): `jump_cut_cost` more;
 - crossing the line (a cut between cameras on opposite sides of the actors' axis, the 180 degree
-  rule): forbidden, or `line_crossing_cost` more when `allow_line_crossing`.
+  rule): forbidden, or `line_crossing_cost` more when `allow_line_crossing`;
+- an overlong shot: `overlong_cost` per second a shot stays on air beyond `max_shot`, so that
+  one camera scoring a little higher all along does not hold the whole programme (no editor
+  would leave a ten-minute duet on one shot). It is a soft limit: a shot runs longer where no
+  other camera is worth cutting to.
 The minimum shot length is not a cost but a hard rule, built into the state: (camera, frames
-on air capped at min_shot). Every shot, the first and the last included, lasts at least
-min_shot unless the programme is shorter than that (then it is one shot): a half-second shot at
-either end is a flash, not an edit.
+on air capped at max(min_shot, max_shot + 1 frame)). Every shot, the first and the last
+included, lasts at least min_shot unless the programme is shorter than that (then it is one
+shot): a half-second shot at either end is a flash, not an edit.
 """
 
 from __future__ import annotations
@@ -75,7 +79,13 @@ class ProgrammeOptions:
     cut_cost per cut; jump_cut_cost more for a cut between views less than jump_angle_deg apart
     (seen from the actors' centre) whose frame heights differ by less than jump_size_ratio (1.4:
     about one shot class, e.g. medium to medium close-up); line_crossing_cost more for a cut across
-    the actors' axis, which is forbidden unless allow_line_crossing."""
+    the actors' axis, which is forbidden unless allow_line_crossing.
+
+    max_shot: seconds a shot may last before every further second on air costs overlong_cost (a
+    soft limit; None: no limit). The default 0.5 makes a second beyond max_shot cost half a second
+    of worthless picture: one camera held for all of a 10 s programme pays 1.0, so a cut (0.2) at
+    8 s to a camera up to 0.4 worse over the last 2 s pays off, a jump cut (2.2) does not. A
+    max_shot below min_shot is allowed: every frame beyond max_shot pays, so shots stay short."""
 
     min_shot: float = 2.0
     cut_cost: float = 0.2
@@ -84,16 +94,27 @@ class ProgrammeOptions:
     jump_size_ratio: float = 1.4
     allow_line_crossing: bool = False
     line_crossing_cost: float = 4.0
+    max_shot: float | None = 8.0
+    overlong_cost: float = 0.5
 
     def __post_init__(self) -> None:
         for name, least in (("min_shot", 0), ("cut_cost", 0), ("jump_cut_cost", 0), ("jump_angle_deg", 0),
-                            ("jump_size_ratio", 1), ("line_crossing_cost", 0)):
+                            ("jump_size_ratio", 1), ("line_crossing_cost", 0), ("max_shot", 0), ("overlong_cost", 0)):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= least):
-                raise CinestageError(f"programme option {name}", f"must be a finite number >= {least}, not {value!r}")
+            if name == "max_shot" and value is None:
+                continue
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+                    and value >= least):
+                none = " (or None: no limit)" if name == "max_shot" else ""
+                raise CinestageError(f"programme option {name}", f"must be a finite number >= {least}{none}, "
+                                                                 f"not {value!r}")
 
     def min_shot_frames(self, fps: float) -> int:
         return max(1, round(self.min_shot * fps))
+
+    def max_shot_frames(self, fps: float) -> int | None:
+        """Frames a shot may last before it pays overlong_cost; None: no limit."""
+        return None if self.max_shot is None else round(self.max_shot * fps)
 
 
 @dataclass(frozen=True)
@@ -110,8 +131,9 @@ class Shot:
 @dataclass(frozen=True)
 class Programme:
     """shots: in order, covering frames [0, n_frames) with no gap; quality: each shot's mean
-    per-frame quality in [0, 1]; costs: quality, cuts, jump_cuts, line_crossings and total, in
-    seconds of worthless picture; counts: cuts, jump_cuts, line_crossings."""
+    per-frame quality in [0, 1]; costs: quality, cuts, jump_cuts, line_crossings, overlong and
+    total, in seconds of worthless picture; counts: cuts, jump_cuts, line_crossings and
+    overlong_shots (shots longer than max_shot)."""
 
     shots: tuple[Shot, ...]
     fps: float
@@ -130,6 +152,7 @@ class Programme:
             "fps": self.fps,
             "n_frames": self.n_frames,
             "min_shot_frames": self.options.min_shot_frames(self.fps),
+            "max_shot_frames": self.options.max_shot_frames(self.fps),
             "shots": [{"camera": s.camera, "start_frame": s.start, "end_frame": s.end,
                        "start_time": s.start / self.fps, "end_time": s.end / self.fps,
                        "quality": Measure("quality", q, 0.0, 1.0, "higher", unit=QUALITY_UNIT).to_json()}
@@ -148,43 +171,59 @@ def cut_programme(curves: Mapping[str, np.ndarray], views: Mapping[str, View], l
     rules = _Rules.of(curves, views, line_side, fps, options)
     n_cam, n = rules.quality.shape
     m = options.min_shot_frames(fps)
+    limit = options.max_shot_frames(fps)
+    # States k = 0 .. K - 1: the camera has been on air k + 1 frames, the last state meaning "K or
+    # more". K counts far enough to know both whether a shot may end (k >= m - 1) and whether its
+    # frame is beyond max_shot (k >= limit).
+    k_states = m if limit is None else max(m, limit + 1)
     unary = np.where(np.isnan(rules.quality), 1.0, 1.0 - rules.quality).T / fps  # (T, C)
+    overlong = np.zeros(k_states)
+    if limit is not None:
+        overlong[limit:] = options.overlong_cost / fps
     trans = rules.transition_costs()
     cols = np.arange(n_cam)
 
-    # cost[c, k]: the cheapest programme so far with camera c on air for k + 1 frames (k capped at
-    # m - 1): only a shot in state m - 1 may be cut from, which makes min_shot a hard rule.
-    cost = np.full((n_cam, m), np.inf)
-    cost[:, 0] = unary[0]
-    cut_from = np.zeros((n, n_cam), dtype=np.intp)  # where the best way into (c, 0) at t came from
-    stayed_full = np.zeros((n, n_cam), dtype=bool)  # whether (c, m - 1) at t came from (c, m - 1)
+    # cost[c, k]: the cheapest programme so far with camera c on air in state k. Only states
+    # k >= m - 1 may be cut from, which makes min_shot a hard rule.
+    cost = np.full((n_cam, k_states), np.inf)
+    cost[:, 0] = unary[0] + overlong[0]
+    new = np.empty_like(cost)
+    cut_from = np.zeros((n, n_cam), dtype=np.intp)  # where the best way into (c, 0) at t came from: camera
+    cut_state = np.zeros((n, n_cam), dtype=np.intp)  # ... and that camera's state at t - 1
+    stayed_full = np.zeros((n, n_cam), dtype=bool)  # whether (c, K - 1) at t came from (c, K - 1)
     for t in range(1, n):
-        into = cost[:, -1][:, None] + trans[t]
+        ended = cost[:, m - 1:]  # (C, K - m + 1): shots long enough to cut from
+        best_k = np.argmin(ended, axis=1)
+        into = ended[cols, best_k][:, None] + trans[t]
         source = np.argmin(into, axis=0)
         cut = into[source, cols]
-        new = np.empty_like(cost)
-        if m == 1:
-            # Every shot is already long enough: staying on c competes with cutting into c.
+        if k_states == 1:
+            # One state (min_shot one frame, no count of frames needed for max_shot): every shot
+            # is already long enough, so staying on c competes with cutting into c.
             cut_from[t] = np.where(cut < cost[:, 0], source, cols)
             new[:, 0] = np.minimum(cost[:, 0], cut)
         else:
             cut_from[t] = source
+            cut_state[t] = best_k[source] + m - 1
             new[:, 0] = cut
             new[:, 1:] = cost[:, :-1]
             stayed_full[t] = cost[:, -1] < cost[:, -2]
-            new[:, -1] = np.minimum(cost[:, -2], cost[:, -1])
-        cost = new + unary[t][:, None]
+            np.minimum(cost[:, -2], cost[:, -1], out=new[:, -1])
+        new += unary[t][:, None]
+        new += overlong
+        cost, new = new, cost
 
     # The last shot must be complete too; a programme shorter than min_shot is one shot of n frames.
-    k = min(n, m) - 1
-    c = int(np.argmin(cost[:, k]))
+    first = min(n, m) - 1
+    c, k = np.unravel_index(int(np.argmin(cost[:, first:])), cost[:, first:].shape)
+    c, k = int(c), int(k) + first
     path = np.empty(n, dtype=np.intp)
     for t in range(n - 1, 0, -1):
         path[t] = c
         if k == 0:
-            c, k = int(cut_from[t, c]), m - 1
-        elif k == m - 1:
-            k = m - 1 if stayed_full[t, c] else m - 2
+            c, k = int(cut_from[t, c]), int(cut_state[t, c])
+        elif k == k_states - 1:
+            k = k_states - 1 if stayed_full[t, c] else k_states - 2
         else:
             k -= 1
     path[0] = c
@@ -266,11 +305,14 @@ class _Rules:
         jumps = int(self.jump[cuts, path[cuts - 1], path[cuts]].sum())
         crossings = int(self.cross[cuts, path[cuts - 1], path[cuts]].sum())
         q = self.quality[path, np.arange(n)]
+        limit = o.max_shot_frames(self.fps)
+        beyond = [max(0, s.frames - limit) for s in shots] if limit is not None else [0]
         costs = {
             "quality": float(np.sum(np.where(np.isnan(q), 1.0, 1.0 - q)) / self.fps),
             "cuts": len(cuts) * o.cut_cost,
             "jump_cuts": jumps * o.jump_cut_cost,
             "line_crossings": crossings * o.line_crossing_cost if o.allow_line_crossing else 0.0,
+            "overlong": sum(beyond) * o.overlong_cost / self.fps,
         }
         too_short = len(shots) > 1 and min(s.frames for s in shots) < o.min_shot_frames(self.fps)
         broken = too_short or (crossings > 0 and not o.allow_line_crossing)
@@ -278,7 +320,8 @@ class _Rules:
         quality = tuple(float(np.nanmean(q[s.start:s.end])) if np.isfinite(q[s.start:s.end]).any() else float("nan")
                         for s in shots)
         return Programme(shots, self.fps, n, quality, costs,
-                         {"cuts": len(cuts), "jump_cuts": jumps, "line_crossings": crossings}, o)
+                         {"cuts": len(cuts), "jump_cuts": jumps, "line_crossings": crossings,
+                          "overlong_shots": sum(b > 0 for b in beyond)}, o)
 
 
 def _series(values, shape: tuple[int, ...], camera: str, what: str) -> np.ndarray:

@@ -93,6 +93,11 @@ def goodness_curve(measure: Measure) -> np.ndarray | None:
     return g if measure.better == "higher" else 1.0 - g
 
 
+def fused_measure(value: float, curve: np.ndarray | None = None) -> Measure:
+    """A fused score as a Measure: its range and direction, for reports that have no CameraScore."""
+    return Measure("fused", value, 0.0, 1.0, "higher", curve, FUSED_UNIT)
+
+
 @dataclass(frozen=True)
 class CameraScore:
     """camera: its name; value: fused score in [0, 1], higher better (NaN when nothing could be
@@ -110,7 +115,7 @@ class CameraScore:
     curve: np.ndarray | None = field(default=None, compare=False)
 
     def as_measure(self) -> Measure:
-        return Measure("fused", self.value, 0.0, 1.0, "higher", self.curve, FUSED_UNIT)
+        return fused_measure(self.value, self.curve)
 
     def to_json(self) -> dict:
         """Every score is a Measure's JSON: value, range and better direction (weights are plain

@@ -9,6 +9,7 @@ is width / height. See each module's docstring for batching and the Toric angle 
 from cinestage.geometry.projection import (
     camera_rays,
     focal_scales,
+    level_aim,
     look_at,
     project,
     quaternion_to_rotation,
@@ -41,6 +42,7 @@ __all__ = [
     "focal_scales",
     "gaussian_kernel",
     "gaussian_smooth",
+    "level_aim",
     "look_at",
     "orientation_for_screen",
     "project",

@@ -182,6 +182,21 @@ def rotation_from_yaw_pitch_roll(yaw, pitch, roll):
     return _axis_rotation(yaw, 2) @ _axis_rotation(pitch, 0) @ _axis_rotation(roll, 1)
 
 
+def level_aim(eye, target, screen, fov_y, aspect):
+    """Rotation ``(..., 3, 3)`` with no roll that shows the world point ``target`` at the normalised
+    ``screen`` point, from ``eye``: yaw and pitch solved in closed form (pitch first, it alone
+    sets the ray's elevation; then yaw turns the ray's azimuth onto the target's)."""
+    ray = camera_rays(screen, fov_y, aspect)
+    to = np.asarray(target, dtype=float) - np.asarray(eye, dtype=float)
+    sin_elevation = to[..., 2] / np.linalg.norm(to, axis=-1)
+    reach = np.hypot(ray[..., 1], ray[..., 2])
+    pitch = np.arcsin(np.clip(np.linalg.norm(ray, axis=-1) * sin_elevation / reach, -1.0, 1.0)) \
+        - np.arctan2(ray[..., 2], ray[..., 1])
+    tilted_y = np.cos(pitch) * ray[..., 1] - np.sin(pitch) * ray[..., 2]
+    yaw = np.arctan2(to[..., 1], to[..., 0]) - np.arctan2(tilted_y, ray[..., 0])
+    return rotation_from_yaw_pitch_roll(yaw, pitch, np.zeros_like(yaw))
+
+
 def yaw_pitch_roll(rotation):
     """Inverse of :func:`rotation_from_yaw_pitch_roll`: ``(yaw, pitch, roll)`` arrays ``(...,)``.
 

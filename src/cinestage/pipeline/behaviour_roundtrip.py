@@ -32,8 +32,8 @@ def layout(track, performance) -> np.ndarray:
 
 
 def roundtrip(gating: str = DEFAULT_GATING, per_category: int = 1, duration: float = 10.0, width: int = 480,
-              log: Callable[[str], None] = print) -> dict:
-    model = StyleModel(gating)
+              log: Callable[[str], None] = print, folder: Path | None = None) -> dict:
+    model = StyleModel(gating, folder)
     target = synthetic_performance(ROUNDTRIP_SEED - 1, duration)
     rows = []
     with tempfile.TemporaryDirectory(prefix="cinestage-roundtrip-") as tmp:

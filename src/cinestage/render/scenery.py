@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cinestage.render.meshes import Mesh, box, cylinder
-from cinestage.stage.performance import Light, Venue, house_bounds
+from cinestage.stage.performance import FIRST_ROW_GAP, ROW_PITCH, ROW_RISE, Light, Venue, house_bounds
 
 
 def _block(size, centre, rgb, cell: float | None = 1.0) -> Mesh:
@@ -79,11 +79,12 @@ def _auditorium(v: Venue) -> list[Mesh]:
     w, d, h = v.stage_width, v.stage_depth, v.stage_height
     seat = (0.36, 0.05, 0.07)
     meshes = []
-    y0 = -d / 2 - 2.5
+    y0 = -d / 2 - FIRST_ROW_GAP
     for r in range(v.rows):
-        y = y0 - r * 1.0
-        floor = -h + 0.28 * r  # raked seating
-        meshes.append(_block((w + 4, 1.0, 0.28 * r + 0.1), (0.0, y, -h + (0.28 * r + 0.1) / 2 - 0.1), (0.12, 0.1, 0.1)))
+        y = y0 - r * ROW_PITCH
+        floor = -h + ROW_RISE * r  # raked seating
+        meshes.append(_block((w + 4, ROW_PITCH, ROW_RISE * r + 0.1), (0.0, y, -h + (ROW_RISE * r + 0.1) / 2 - 0.1),
+                             (0.12, 0.1, 0.1)))
         n = int((w + 2) / 0.6)
         for s in range(n):
             x = -(w + 2) / 2 + (s + 0.5) * (w + 2) / n

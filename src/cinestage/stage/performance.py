@@ -62,6 +62,20 @@ def house_bounds(v: Venue) -> tuple[np.ndarray, np.ndarray]:
     return np.array([-half, front, -v.stage_height]), np.array([half, back, v.proscenium_height + 8.0])
 
 
+FIRST_ROW_GAP = 2.5  # metres from the stage front to the first row of seats
+ROW_PITCH, ROW_RISE = 1.0, 0.28  # the seating's row spacing and rake
+
+
+def lowest_view(v: Venue, y: np.ndarray) -> np.ndarray:
+    """Lowest height (z) from which a camera at depth y sees the stage over the seat rows in
+    front of it: a standing operator's eye level, 1.6 m above the raked floor of the row it
+    stands in (behind the last row, the last row's floor). -inf in front of the first row."""
+    y = np.asarray(y, float)
+    first = -v.stage_depth / 2 - FIRST_ROW_GAP
+    row = np.clip(np.floor(first + ROW_PITCH / 2 - y), 0, v.rows - 1)
+    return np.where(y < first + ROW_PITCH / 2, -v.stage_height + ROW_RISE * row + 1.6, -np.inf)
+
+
 def default_lights(venue: Venue) -> tuple[Light, ...]:
     front = -venue.stage_depth / 2 - 4.0
     return (
