@@ -90,3 +90,16 @@ def test_a_short_training_run_recognises_and_saves(sequences, tmp_path):
     codes = np.full((2, 9), 1 / 9)
     names = recognise(model, codes, np.array([[-0.28, 0.28, 0.38], [-0.55, -0.18, 0.22]]))
     assert all(n in CATEGORIES for n in names) and names[0].endswith("/medium-mid") and names[1].endswith("/far-left")
+
+
+def test_the_shipped_checkpoints_give_the_ablation_table_in_the_papers_order():
+    from cinestage.behavior.gating import GATING_VARIANTS
+    from cinestage.behavior.training import ablation
+
+    rows = ablation()
+    assert [r["gating"] for r in rows] == list(GATING_VARIANTS)
+    for r in rows:
+        for held_out in ("behaviours", "motions"):
+            assert 0 < r[held_out]["mse"] < 0.1, (r["gating"], held_out)  # standardised units: 1 = knowing nothing
+    chosen = next(r for r in rows if r["gating"] == "lstm-sa3")
+    assert chosen["motions"]["behaviour_accuracy"] >= 0.9 and chosen["behaviours"]["behaviour_accuracy"] >= 0.9
