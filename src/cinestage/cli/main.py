@@ -566,6 +566,93 @@ def features_vsfa_command(
     _say(f"{len(written)} feature file(s) in {out_dir}/ (backbone {backbone.name})")
 
 
+# --- highlights: Video2GIF ranking (METHODS.md §6) and GIFs ---------------------------------------
+
+
+@app.command()
+def highlights(
+    video: Path = typer.Argument(..., help="a video file"),
+    top: int = typer.Option(3, min=1, help="how many highlights (GIFs)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="output folder (default out/<video name>-highlights)"),
+    ranker: Optional[Path] = typer.Option(None, help="a ranker from `cinestage train highlights` (default: the "
+                                                     "unsupervised fallback: motion, sharpness, exposure, both actors visible)"),
+    max_bytes: Optional[int] = typer.Option(None, min=1, help="largest GIF in bytes (default 2 MB)"),
+    window: Optional[float] = typer.Option(None, min=0.5, help="seconds per segment (default: the ranker's, or 2)"),
+) -> None:
+    """The best moments of a clip as looping, palette-optimised GIFs, a thumbnail, and
+    highlights.json with every segment's score (its range and direction) and which ranker gave it."""
+    from cinestage.edit.gif import GifOptions
+    from cinestage.pipeline.highlights_job import make_highlights
+
+    out_dir = out_dir or Path("out") / f"{video.stem}-highlights"
+    try:
+        gif = GifOptions(max_bytes=max_bytes) if max_bytes is not None else GifOptions()
+        with _progress() as bar:
+            task = bar.add_task(f"ranking {video.name}", total=None)
+            result = make_highlights(video, out_dir, top, ranker, gif, window,
+                                     lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    _say(f"ranker: {result.scores.ranker}; {len(result.video.segments)} segments of {result.video.duration:.1f} s")
+    for k, (i, g) in enumerate(zip(result.chosen, result.gifs, strict=True), start=1):
+        s = result.video.segments[i]
+        _say(f"{g.path.name}: {s.start_time:.2f}-{s.end_time:.2f} s, score {result.scores.values[i]:.3f}, "
+             f"{g.bytes / 1e6:.2f} MB, {g.width}x{g.height} at {g.fps:.1f} fps")
+    _say(f"outputs in {out_dir}/: highlight-<k>.gif, {result.thumbnail.name}, {result.document.name}")
+
+
+@train_app.command("highlights")
+def train_highlights_command(
+    folder: Path = typer.Argument(..., help="folder of videos"),
+    labels: Path = typer.Argument(..., help="CSV with columns video, start_s, end_s[, popularity]: one row per "
+                                            "marked highlight"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="ranker checkpoint to write"),
+    steps: int = typer.Option(3000, min=1, help="SGD steps"),
+    batch_size: int = typer.Option(64, min=1, help="pairs per step"),
+    lr: float = typer.Option(1e-3, min=0.0),
+    adaptive: bool = typer.Option(True, "--adaptive/--plain", help="adaptive Huber loss (delta 1.5 + popularity) "
+                                                                   "or the plain one (delta 1.5)"),
+    window: Optional[float] = typer.Option(None, min=0.5, help="seconds per segment (default 2)"),
+    seed: int = typer.Option(0, min=0),
+) -> None:
+    """Train the Video2GIF ranking net on pairs of segments within each video: marked vs unmarked."""
+    from cinestage.edit.highlights import load_labelled, segment_options, train_ranker
+
+    try:
+        with _progress("videos") as bar:
+            task = bar.add_task("segmenting the videos", total=None)
+            videos = load_labelled(folder, labels, segment_options(None, window),
+                                   lambda i, n: bar.update(task, completed=i, total=n))
+        ranker = train_ranker(videos, steps=steps, batch_size=batch_size, lr=lr, adaptive=adaptive, seed=seed,
+                              out=out_path, log=_note)
+    except CinestageError as exc:
+        _fail(exc)
+    first, last = ranker.info["loss"]
+    _say(f"wrote {out_path} ({ranker.info['trained_on']}, {steps} steps, rank loss {first:.4f} -> {last:.4f})")
+
+
+@eval_app.command("highlights")
+def eval_highlights_command(
+    folder: Path = typer.Argument(..., help="folder of videos"),
+    labels: Path = typer.Argument(..., help="CSV with columns video, start_s, end_s[, popularity]"),
+    ranker: Optional[Path] = typer.Option(None, help="a ranker from `cinestage train highlights` "
+                                                     "(default: the unsupervised fallback)"),
+    window: Optional[float] = typer.Option(None, min=0.5, help="seconds per segment (default: the ranker's, or 2)"),
+) -> None:
+    """mAP and nMSD (Gygli et al. 2016) of a ranker on videos with marked highlights, beside chance."""
+    from cinestage.edit.highlights import evaluate_ranker, from_pretrained, load_labelled, segment_options
+
+    try:
+        model = from_pretrained(ranker) if ranker is not None else None
+        options = segment_options(model, window)
+        with _progress("videos") as bar:
+            task = bar.add_task("segmenting the videos", total=None)
+            videos = load_labelled(folder, labels, options, lambda i, n: bar.update(task, completed=i, total=n))
+        evaluate_ranker(model, videos, log=_say)
+    except CinestageError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     """Console entry: usage mistakes (unknown option, bad number) also end in one line, exit 2."""
     try:
