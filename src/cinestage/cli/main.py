@@ -653,6 +653,104 @@ def eval_highlights_command(
         _fail(exc)
 
 
+# --- tags: cinematographic tags and VideoTag (METHODS.md §7) ---------------------------------------
+
+_TAG_KINDS = {"shot_size": "shot size", "camera_movement": "movement", "people": "people", "framing": "framing",
+              "content": "content"}
+
+
+@app.command()
+def tags(
+    source: Path = typer.Argument(..., help="a video file or a render output folder"),
+    model: Optional[Path] = typer.Option(None, "--model", help="a VideoTag checkpoint (`cinestage train videotag`): "
+                                                               "adds its content tags"),
+    out_path: Optional[Path] = typer.Option(None, "--out", "-o", help="where the tags go (default DIR/tags.json, or "
+                                                                      "<video name>.tags.json beside the video)"),
+) -> None:
+    """Shot size, camera movement, number of people and framing of every camera of a render or
+    every shot of a clip, each with its confidence and evidence; content tags with --model."""
+    from cinestage.edit.cine_tags import tag_source, tags_path
+
+    try:
+        tagger = None
+        if model is not None:
+            from cinestage.edit.videotag import from_pretrained
+
+            tagger = from_pretrained(model)
+        with _progress() as bar:
+            task = bar.add_task(f"tagging {source.name}", total=None)
+            report = tag_source(source, tagger, lambda i, n: bar.update(task, completed=i, total=n))
+        target = report.save(out_path or tags_path(source))
+    except CinestageError as exc:
+        _fail(exc)
+    for clip in report.clips:
+        _say(f"{clip.name} ({clip.start:.1f}-{clip.end:.1f} s)")
+        for t in clip.tags:
+            _say(f"  {_TAG_KINDS[t.kind]:10} {t.value:17} {t.confidence:4.2f}  {t.evidence}")
+    _say(f"tags: {target}")
+
+
+@train_app.command("videotag")
+def train_videotag_command(
+    folder: Path = typer.Argument(..., help="folder of videos with tags.txt and labels.csv (video,tags; tags "
+                                            "separated by ';')"),
+    out_path: Path = typer.Option(..., "--out", "-o", help="VideoTag checkpoint to write"),
+    tags_file: Optional[Path] = typer.Option(None, "--tags", help="tag list (default FOLDER/tags.txt)"),
+    labels: Optional[Path] = typer.Option(None, help="labels (default FOLDER/labels.csv)"),
+    steps: int = typer.Option(500, min=1),
+    batch_size: int = typer.Option(32, min=1),
+    lr: float = typer.Option(1e-3, min=0.0, help="centred RMSProp learning rate"),
+    per_segment: int = typer.Option(3, min=1, help="candidate snippets per segment (one is drawn per step)"),
+    seed: int = typer.Option(0, min=0),
+    segments: Optional[int] = typer.Option(None, min=1, help="TSN segments K (default 32)"),
+    embedding: Optional[int] = typer.Option(None, min=1, help="input FC width (default 1024)"),
+    lstm: Optional[int] = typer.Option(None, min=1, help="LSTM width per direction (default 512)"),
+    fc1: Optional[int] = typer.Option(None, min=1, help="first FC width (default 8192)"),
+    fc2: Optional[int] = typer.Option(None, min=1, help="second FC width (default 4096)"),
+    image_size: Optional[int] = typer.Option(None, min=32, help="snippet crop side in pixels (default 224)"),
+) -> None:
+    """Train VideoTag's attention-LSTM head on TSN snippets of a labelled folder of videos."""
+    try:
+        from cinestage.edit.videotag import SnippetEncoder, VideoTagConfig, read_tag_set, tag_set_features, train_videotag
+
+        data = read_tag_set(folder, tags_file, labels)
+        widths = dict(segments=segments, embedding=embedding, lstm=lstm, fc1=fc1, fc2=fc2, image_size=image_size)
+        config = VideoTagConfig(data.tags, **{k: v for k, v in widths.items() if v is not None})
+        encoder = SnippetEncoder(config.image_size)
+        with _progress("videos") as bar:
+            task = bar.add_task("TSN snippet features", total=len(data.videos))
+            features = tag_set_features(data, encoder, config.segments, per_segment,
+                                        lambda i, n: bar.update(task, completed=i, total=n))
+        with _progress("steps") as bar:
+            task = bar.add_task("training VideoTag", total=steps)
+            run = train_videotag(data, config, steps=steps, batch_size=batch_size, lr=lr, per_segment=per_segment,
+                                 seed=seed, out=out_path, encoder=encoder, features=features,
+                                 progress=lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+    _say(f"wrote {out_path} ({len(data.videos)} videos, {len(data.tags)} tags, {steps} steps, "
+         f"loss {run.losses[0]:.4f} -> {run.losses[-1]:.4f}, {run.seconds:.1f} s)")
+
+
+@eval_app.command("videotag")
+def eval_videotag_command(
+    model: Path = typer.Argument(..., help="a VideoTag checkpoint"),
+    folder: Path = typer.Argument(..., help="folder of videos with labels.csv in the model's tags"),
+    labels: Optional[Path] = typer.Option(None, help="labels (default FOLDER/labels.csv)"),
+) -> None:
+    """Pooled precision, recall and F1 (METHODS.md §7) on a labelled folder, beside chance."""
+    try:
+        from cinestage.edit.videotag import evaluate_videotag, from_pretrained, read_tag_set
+
+        tagger = from_pretrained(model)
+        data = read_tag_set(folder, tagger.config.tags, labels)
+        with _progress("videos") as bar:
+            task = bar.add_task("TSN snippet features", total=len(data.videos))
+            evaluate_videotag(tagger, data, log=_say, progress=lambda i, n: bar.update(task, completed=i, total=n))
+    except CinestageError as exc:
+        _fail(exc)
+
+
 def main() -> None:
     """Console entry: usage mistakes (unknown option, bad number) also end in one line, exit 2."""
     try:
