@@ -6,7 +6,7 @@ import math
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from rich.console import Console
@@ -23,6 +23,11 @@ out = Console()
 def _fail(exc: CinestageError) -> None:
     err.print(f"cinestage: error: {exc}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _advance(bar: Progress, task) -> Callable[[int, int], None]:
+    """The (done, total) progress callback every job takes, moving one bar."""
+    return lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _progress(unit: str = "frames"):
@@ -44,7 +49,7 @@ def _run(performance, specs, out_dir: Path, opts) -> None:
     tracks = shoot_tracks(performance, specs, opts)
     with _progress() as bar:
         task = bar.add_task(f"rendering {len(tracks)} cameras", total=performance.n_frames)
-        result = render_performance(performance, tracks, out_dir, opts, lambda i, n: bar.update(task, completed=i))
+        result = render_performance(performance, tracks, out_dir, opts, _advance(bar, task))
     m = result.manifest
     out.print(f"rendered {len(tracks)} cameras x {performance.n_frames} frames "
               f"({m['camera_frames_per_second']} camera-frames/s on {m['renderer']})")
@@ -155,7 +160,7 @@ def shoot(
             specs = load_cameras(cameras)
         with _progress() as bar:
             task = bar.add_task("shooting", total=perf.n_frames)
-            result = run_shoot(reference, perf, specs, out_dir, opts, gating, lambda i, n: bar.update(task, completed=i))
+            result = run_shoot(reference, perf, specs, out_dir, opts, gating, _advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     if result.problem:
@@ -177,7 +182,7 @@ def _assess_render(out_dir: Path, options, out_csv: Path | None = None) -> None:
 
     with _progress("steps") as bar:
         task = bar.add_task("assessing cameras, cutting the programme", total=None)
-        result = assess_render(out_dir, options, lambda i, n: bar.update(task, completed=i, total=n), out_csv)
+        result = assess_render(out_dir, options, _advance(bar, task), out_csv)
     _print_scores("camera", [(s.camera, s.value, "best" if s.camera == result.best else "") for s in result.cameras])
     p, counts = result.programme, result.programme.counts
     out.print(f"chosen camera: {result.best} ({result.reason})", markup=False, soft_wrap=True)
@@ -228,7 +233,7 @@ def assess(
         with _progress("videos") as bar:
             task = bar.add_task("assessing videos", total=None)
             csv_path = out_csv or folder / FILES["scores_csv"]
-            results = assess_videos(folder, options, csv_path, lambda i, n: bar.update(task, completed=i, total=n))
+            results = assess_videos(folder, options, csv_path, _advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     _print_scores("video", [(r.video.name, r.score.value if r.score else float("nan"), f"error: {r.error}" if r.error else "")
@@ -272,7 +277,7 @@ def analyze(
                                short_shots="drop" if drop_short else "merge", pairs=_pairs(pair))
         with _progress() as bar:
             task = bar.add_task(f"analysing {clip.name}", total=None)
-            result = analyze_clip(clip, out_dir, opts, lambda i, n: bar.update(task, completed=i, total=n), overlay)
+            result = analyze_clip(clip, out_dir, opts, _advance(bar, task), overlay)
     except CinestageError as exc:
         _fail(exc)
     n = len(result.times)
@@ -446,7 +451,7 @@ def train_aesthetics_command(
             task = bar.add_task("training the aesthetic heads", total=steps)
             run = train_aesthetics(folder, labels, format, steps=steps, batch_size=batch_size, lr=lr,
                                    fine_tune=fine_tune, split=split, out=out_path, seed=seed, log=_note,
-                                   progress=lambda i, n: bar.update(task, completed=i, total=n))
+                                   progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     info = run.scorer.info
@@ -500,7 +505,7 @@ def train_vsfa_command(
         with _progress("epochs") as bar:
             task = bar.add_task("training VSFA", total=epochs)
             run = train_vsfa(features, labels, out=out_path, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                             log=_note, progress=lambda i, n: bar.update(task, completed=i, total=n))
+                             log=_note, progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     sizes = ", ".join(f"{len(v)} {k}" for k, v in run.splits.items())
@@ -560,7 +565,7 @@ def features_vsfa_command(
         with _progress("videos") as bar:
             task = bar.add_task("extracting VSFA features", total=None)
             written = extract_features(videos, out_dir, backbone, batch_size=batch_size, max_side=max_side,
-                                       progress=lambda i, n: bar.update(task, completed=i, total=n))
+                                       progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     _say(f"{len(written)} feature file(s) in {out_dir}/ (backbone {backbone.name})")
@@ -590,7 +595,7 @@ def highlights(
         with _progress() as bar:
             task = bar.add_task(f"ranking {video.name}", total=None)
             result = make_highlights(video, out_dir, top, ranker, gif, window,
-                                     lambda i, n: bar.update(task, completed=i, total=n))
+                                     _advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     _say(f"ranker: {result.scores.ranker}; {len(result.video.segments)} segments of {result.video.duration:.1f} s")
@@ -622,7 +627,7 @@ def train_highlights_command(
         with _progress("videos") as bar:
             task = bar.add_task("segmenting the videos", total=None)
             videos = load_labelled(folder, labels, segment_options(None, window),
-                                   lambda i, n: bar.update(task, completed=i, total=n))
+                                   _advance(bar, task))
         ranker = train_ranker(videos, steps=steps, batch_size=batch_size, lr=lr, adaptive=adaptive, seed=seed,
                               out=out_path, log=_note)
     except CinestageError as exc:
@@ -647,7 +652,7 @@ def eval_highlights_command(
         options = segment_options(model, window)
         with _progress("videos") as bar:
             task = bar.add_task("segmenting the videos", total=None)
-            videos = load_labelled(folder, labels, options, lambda i, n: bar.update(task, completed=i, total=n))
+            videos = load_labelled(folder, labels, options, _advance(bar, task))
         evaluate_ranker(model, videos, log=_say)
     except CinestageError as exc:
         _fail(exc)
@@ -679,7 +684,7 @@ def tags(
             tagger = from_pretrained(model)
         with _progress() as bar:
             task = bar.add_task(f"tagging {source.name}", total=None)
-            report = tag_source(source, tagger, lambda i, n: bar.update(task, completed=i, total=n))
+            report = tag_source(source, tagger, _advance(bar, task))
         target = report.save(out_path or tags_path(source))
     except CinestageError as exc:
         _fail(exc)
@@ -720,12 +725,12 @@ def train_videotag_command(
         with _progress("videos") as bar:
             task = bar.add_task("TSN snippet features", total=len(data.videos))
             features = tag_set_features(data, encoder, config.segments, per_segment,
-                                        lambda i, n: bar.update(task, completed=i, total=n))
+                                        _advance(bar, task))
         with _progress("steps") as bar:
             task = bar.add_task("training VideoTag", total=steps)
             run = train_videotag(data, config, steps=steps, batch_size=batch_size, lr=lr, per_segment=per_segment,
                                  seed=seed, out=out_path, encoder=encoder, features=features,
-                                 progress=lambda i, n: bar.update(task, completed=i, total=n))
+                                 progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
     _say(f"wrote {out_path} ({len(data.videos)} videos, {len(data.tags)} tags, {steps} steps, "
@@ -746,7 +751,7 @@ def eval_videotag_command(
         data = read_tag_set(folder, tagger.config.tags, labels)
         with _progress("videos") as bar:
             task = bar.add_task("TSN snippet features", total=len(data.videos))
-            evaluate_videotag(tagger, data, log=_say, progress=lambda i, n: bar.update(task, completed=i, total=n))
+            evaluate_videotag(tagger, data, log=_say, progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
 
