@@ -12,14 +12,20 @@ from typing import Iterator
 from cinestage.errors import ModelError
 
 
+def temporary_sibling(path: str | os.PathLike) -> Path:
+    """A hidden name beside `path`, unique per call, with the same suffix (writers that pick a
+    format by extension still do): where a file is written before it is renamed onto `path`."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary sibling of `path` to write to (same suffix, so writers that pick a format by
-    extension still do); renamed onto `path` when the block ends, removed if it raises. Unique
-    per call, so two workers writing the same file never interleave."""
+    """A temporary sibling of `path` to write to, renamed onto `path` when the block ends,
+    removed if it raises. Unique per call, so two workers writing the same file never interleave."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.partial{path.suffix}")
+    tmp = temporary_sibling(path)
     try:
         yield tmp
         os.replace(tmp, path)

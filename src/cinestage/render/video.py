@@ -10,15 +10,17 @@ import av
 import numpy as np
 
 from cinestage.errors import RenderError
+from cinestage.files import temporary_sibling
 
 
 class VideoWriter:
-    """Writes to NAME.partial.mp4 and renames on close, so a finished name means a finished file."""
+    """Writes to a unique hidden sibling and renames on close, so a finished name means a finished
+    file and two jobs writing the same name never interleave."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float, crf: int = 20, preset: str = "veryfast",
                  pixel_format: str = "rgb24"):
         self.path = Path(path)
-        self.partial = self.path.with_name(self.path.stem + ".partial" + self.path.suffix)
+        self.partial = temporary_sibling(self.path)
         self.pixel_format = pixel_format
         try:
             self.container = av.open(str(self.partial), mode="w")
