@@ -29,6 +29,11 @@ test: system $(STAMP)
 
 bench: system $(STAMP)
 	$(PY) benchmarks/render_throughput.py
+	$(PY) benchmarks/render_memory.py
+	$(PY) benchmarks/film_throughput.py
+	$(PY) benchmarks/vsfa_speed.py
+	$(PY) benchmarks/api_load.py
+	$(PY) benchmarks/fan_out.py
 
 clean:
 	rm -rf $(VENV) out

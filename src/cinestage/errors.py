@@ -15,6 +15,11 @@ class CinestageError(Exception):
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
 
+    def __reduce__(self):
+        # Pickled with its two parts (the default would pass the one-line message alone), so the
+        # error crosses into and out of worker processes and Ray tasks as itself.
+        return type(self), (self.source, self.problem)
+
 
 class MotionError(CinestageError):
     """A motion file (BVH) that cannot be read or used."""

@@ -24,7 +24,7 @@ def demo_dir(tmp_path_factory):
     run = subprocess.run(CLI + ["demo", "--out", str(out), "--duration", "4", "--width", "320", "--height", "180"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert str(out) in run.stdout
+    assert f"report: {out / 'report.html'}" in run.stdout and str(out / "result.json") in run.stdout
     return out
 
 
@@ -89,3 +89,35 @@ def test_the_demo_ends_with_scores_the_chosen_camera_and_a_programme(demo_dir: P
     assert (demo_dir / "best.mp4").read_bytes() == (demo_dir / "cameras" / f"{best}.mp4").read_bytes()
     with av.open(str(demo_dir / "programme.mp4")) as c:
         assert sum(1 for _ in c.decode(video=0)) == 100
+
+
+def test_the_demo_delivers_highlights_tags_and_a_report(demo_dir: Path):
+    manifest = json.loads((demo_dir / "manifest.json").read_text())
+    for name in ("report.html", "result.json", "tags.json", "highlights/highlights.json", "highlights/thumbnail.jpg",
+                 "highlights/highlight-1.gif"):
+        assert (demo_dir / name).stat().st_size > 0 and name in manifest["files"], name
+    doc = json.loads((demo_dir / "result.json").read_text())
+    assert doc["format"] == "cinestage.result/1" and len(doc["cameras"]) == 6
+    assert doc["chosen"]["camera"] == manifest["best_camera"]
+
+
+def _report(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(CLI + ["report", str(folder)], capture_output=True, text=True, timeout=300)
+
+
+def test_report_rebuilds_the_page_and_says_where_it_is(demo_dir: Path):
+    before = (demo_dir / "result.json").read_text()
+    run = _report(demo_dir)
+    assert run.returncode == 0, run.stderr
+    assert f"report: {demo_dir / 'report.html'}" in run.stdout and str(demo_dir / "result.json") in run.stdout
+    assert json.loads((demo_dir / "result.json").read_text()) == json.loads(before)
+
+
+@pytest.mark.parametrize("make, words", [(lambda d: d / "absent", "no such folder"),
+                                         (lambda d: d, "not a cinestage output (no manifest.json)")])
+def test_report_of_a_folder_that_is_no_output_is_one_line_exit_2(tmp_path: Path, make, words):
+    folder = make(tmp_path)
+    run = _report(folder)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stderr
+    assert lines[0] == f"cinestage: error: {folder}: {words}"

@@ -1,5 +1,5 @@
-"""assess_job on a real render (three of the demo's cameras on 3 s of the built-in duet, small
-enough to render in seconds, large enough for NIQE) and on a folder of real clips."""
+"""assess_job on a real render (conftest's `render`: three of the demo's cameras on 3 s of the
+built-in duet) and on a folder of real clips."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import av
 import numpy as np
 import pytest
 import torch
+from small_render import FRAMES
 from torchvision.models import resnet50
 
 from cinestage.assess import vsfa
 from cinestage.assess.aesthetics import AestheticHeads, AestheticNet, AestheticScorer
-from cinestage.camera.spec import load_cameras
 from cinestage.edit.edl import read_edl
 from cinestage.edit.programme import ProgrammeOptions
 from cinestage.edit.selection import DEFAULT_WEIGHTS, FusionWeights
@@ -32,27 +32,11 @@ from cinestage.pipeline.assess_job import (
     assess_videos,
     videos_in,
 )
-from cinestage.pipeline.render_job import render_performance, shoot_tracks
-from cinestage.render.renderer import RenderOptions
-from cinestage.stage.performance_file import demo_performance
 
-CAMERAS_YAML = Path(__file__).parents[2] / "src" / "cinestage" / "camera" / "demo_cameras.yaml"
 VIDEOS = Path(__file__).parents[2].parent / "shared" / "data" / "videos"
 CLIPS = ("mmaction2_demo.mp4", "mmaction2_test_video_structuralize.mp4")
 ABSENT = "../shared/data/videos absent: the real test clips live beside the project, not in it"
-FRAMES = 75  # 3 s at 25 fps
-# 256x192: the smallest 4:3 frame NIQE accepts (2x2 patches of 96 pixels)
-SIZE = RenderOptions(width=256, height=192)
 HEADER = re.compile(r"^(\w+) \[(\S+)\.\.(\S+), (higher|lower) better\]$")
-
-
-@pytest.fixture(scope="module")
-def render(tmp_path_factory) -> Path:
-    performance = demo_performance(FRAMES / 25.0, 25.0)
-    specs = [s for s in load_cameras(CAMERAS_YAML) if s.name in ("wide", "two-shot", "orbit")]
-    out = tmp_path_factory.mktemp("render") / "out"
-    render_performance(performance, shoot_tracks(performance, specs, SIZE), out, SIZE)
-    return out
 
 
 @pytest.fixture

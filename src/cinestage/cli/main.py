@@ -87,10 +87,10 @@ def demo(
     width: Optional[int] = typer.Option(None),
     height: Optional[int] = typer.Option(None),
     display: Optional[str] = typer.Option(None, help="auto, egl or software"),
-    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, best.mp4 or programme"),
+    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, programme, highlights, tags or report"),
 ) -> None:
-    """Shoot the built-in duet with six cameras (no files needed), score them, pick the best and
-    cut a programme."""
+    """Shoot the built-in duet with six cameras (no files needed), score them, pick the best, cut
+    a programme, and deliver highlights, tags and a report (report.html, result.json)."""
     from cinestage.camera.spec import load_cameras
     from cinestage.pipeline.assess_job import AssessOptions
     from cinestage.stage.performance_file import demo_performance
@@ -102,6 +102,7 @@ def demo(
         _run(demo_performance(duration, fps), specs, out_dir, opts)
         if not no_assess:
             _assess_render(out_dir, AssessOptions())
+            _deliver(out_dir)
     except CinestageError as exc:
         _fail(exc)
 
@@ -141,10 +142,11 @@ def shoot(
     width: Optional[int] = typer.Option(None),
     height: Optional[int] = typer.Option(None),
     display: Optional[str] = typer.Option(None, help="auto, egl or software"),
-    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, best.mp4 or programme"),
+    no_assess: bool = typer.Option(False, "--no-assess", help="render only: no scores, programme, highlights, tags or report"),
 ) -> None:
     """Analyse a reference clip, learn its camera style per shot, shoot a performance with those
-    learned cameras next to the preset rigs, score them, pick the best and cut a programme."""
+    learned cameras next to the preset rigs, score them, pick the best, cut a programme, and
+    deliver highlights, tags and a report (report.html, result.json)."""
     from cinestage.camera.spec import load_cameras
     from cinestage.pipeline.assess_job import AssessOptions
     from cinestage.pipeline.shoot_job import shoot as run_shoot
@@ -172,6 +174,7 @@ def shoot(
     if not no_assess:
         try:
             _assess_render(out_dir, AssessOptions())
+            _deliver(out_dir)
         except CinestageError as exc:
             _fail(exc)
 
@@ -192,6 +195,34 @@ def _assess_render(out_dir: Path, options, out_csv: Path | None = None) -> None:
               f"best camera's video: {result.paths['best']}", markup=False, soft_wrap=True)
     for note in result.notes:
         out.print(f"note: {note}", markup=False, soft_wrap=True)
+
+
+def _deliver(out_dir: Path) -> None:
+    """Highlights, tags and the report of an assessed render output; where they are."""
+    from cinestage.pipeline.deliver_job import deliver
+
+    with _progress("steps") as bar:
+        task = bar.add_task("highlights, tags, report", total=None)
+        result = deliver(out_dir, progress=_advance(bar, task))
+    out.print(f"highlights: {len(result.gifs)} GIF(s) in {result.highlights}/; tags: {result.tags}", markup=False,
+              soft_wrap=True)
+    out.print(f"report: {result.report}; all of it as data: {result.result}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def report(out_dir: Path = typer.Argument(..., help="a cinestage output folder (from demo, shoot or render)")) -> None:
+    """(Re)build DIR/report.html and DIR/result.json from what an output folder holds; parts not
+    made yet (scores, highlights, tags) are named in the report with how to make them."""
+    from cinestage.pipeline.output import read_manifest
+
+    try:
+        read_manifest(out_dir)  # a folder that is no output fails at once, before torch loads
+        from cinestage.pipeline.report import write_report
+
+        paths = write_report(out_dir)
+    except CinestageError as exc:
+        _fail(exc)
+    out.print(f"report: {paths.report}; all of it as data: {paths.result}", markup=False, soft_wrap=True)
 
 
 def _print_scores(label: str, rows: list[tuple[str, float, str]]) -> None:
@@ -754,6 +785,136 @@ def eval_videotag_command(
             evaluate_videotag(tagger, data, log=_say, progress=_advance(bar, task))
     except CinestageError as exc:
         _fail(exc)
+
+
+server_app = typer.Typer(no_args_is_help=True, help="Render servers of the web service.")
+user_app = typer.Typer(no_args_is_help=True, help="Users of the web service.")
+app.add_typer(server_app, name="server")
+app.add_typer(user_app, name="user")
+
+
+def _add_account(kind: str, name: str) -> None:
+    """Create a server or a user in the service's database (CINESTAGE_DATABASE_URL or the data
+    folder's SQLite) and print its id and secret, which is shown only this once."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cinestage.service import accounts
+    from cinestage.service.db import migrate, sessions
+
+    try:
+        try:
+            db = sessions(migrate(Settings().database()))
+            row, secret = accounts.add_server(db, name) if kind == "server" else accounts.add_user(db, name)
+        except SQLAlchemyError as exc:
+            raise CinestageError("database", f"cannot be used: {str(exc).splitlines()[0]}") from None
+    except CinestageError as exc:
+        _fail(exc)
+    if kind == "server":
+        out.print(f"server_id: {row.server_id}\ncredential: {secret}", markup=False, highlight=False)
+    else:
+        out.print(f"openid: {row.openid}\ntoken: {secret}", markup=False, highlight=False)
+    _note(f"keep the {'credential' if kind == 'server' else 'token'}: it is shown only this once (only its hash is stored)")
+
+
+@server_app.command("add")
+def server_add(name: str = typer.Argument(..., help="a name to recognise the render server by")) -> None:
+    """Register a render server: prints its server_id and credential (AFS-SERVER-ID + bearer token)."""
+    _add_account("server", name)
+
+
+@user_app.command("add")
+def user_add(name: str = typer.Argument(..., help="the user's display name")) -> None:
+    """Create a user: prints their openid and API token."""
+    _add_account("user", name)
+
+
+@app.command()
+def worker(
+    api: Optional[str] = typer.Option(None, "--api", help="the API's URL (a remote render server); default: "
+                                                           "this machine's database and storage (CINESTAGE_*)"),
+    server_id: Optional[str] = typer.Option(None, "--server-id", help="with --api: the id `cinestage server add` printed"),
+    credential: Optional[str] = typer.Option(None, "--credential", envvar="CINESTAGE_CREDENTIAL",
+                                             help="with --api: the server's credential (or CINESTAGE_CREDENTIAL)"),
+    executor: Optional[str] = typer.Option(None, "--executor", help="process, ray, serial or auto (default: "
+                                                                     "CINESTAGE_EXECUTOR, auto = ray when RAY_ADDRESS is set)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="local processes (default: one per core)"),
+    group_size: Optional[int] = typer.Option(None, "--group-size", min=1,
+                                             help="cameras rendered together (default: the cameras spread over the workers)"),
+    once: bool = typer.Option(False, "--once", help="work on at most one task, then exit"),
+) -> None:
+    """Render server: claim queued tasks, shoot them (cameras fanned out over processes or a Ray
+    cluster), upload the results and report them. SIGTERM: finish the running camera groups and
+    their uploads, give the task back, exit."""
+    import logging
+    import signal
+    import threading
+
+    from cinestage.service.executor import executor_for
+    from cinestage.service.worker import DatabaseBackend, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    settings = Settings()
+    try:
+        if api is not None:
+            from cinestage.service.worker_http import HttpBackend
+
+            if not (server_id and credential):
+                raise CinestageError("--api", "needs --server-id and --credential (from `cinestage server add NAME`)")
+            backend = HttpBackend(api, server_id, credential, lease_s=settings.lease_s)
+        else:
+            backend = DatabaseBackend(settings)
+        pool = executor_for(executor or settings, workers, fatal=(CinestageError,))
+    except CinestageError as exc:
+        _fail(exc)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        run_worker(backend, pool, stop, once=once, group_size=group_size)
+    finally:
+        pool.close()
+        backend.close()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on (0.0.0.0: every interface)"),
+    port: int = typer.Option(8000, min=1, max=65535),
+    local_workers: int = typer.Option(1, "--local-workers", min=0, help="render workers started with the server "
+                                                                         "(0: only remote ones)"),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="where the database and files go "
+                                                                     "(default CINESTAGE_DATA_DIR, or ./cinestage-data)"),
+) -> None:
+    """The whole service on one machine: the /v1 API, the web app at http://HOST:PORT/ and a
+    local render worker, on SQLite and a local folder (nothing else to install)."""
+    import os
+    import subprocess
+
+    import uvicorn
+
+    from cinestage.service.api import create_app
+
+    if data_dir is not None:
+        os.environ["CINESTAGE_DATA_DIR"] = str(data_dir.resolve())  # the workers read the same settings
+    try:
+        application = create_app(Settings())  # migrates the database before any worker polls it
+    except CinestageError as exc:
+        _fail(exc)
+    # Workers run as their own processes: rendering and scoring never hold up the API's event loop.
+    workers = [subprocess.Popen([sys.executable, "-m", "cinestage", "worker"]) for _ in range(local_workers)]
+    out.print(f"cinestage at http://{host}:{port}/ (API /v1, OpenAPI /openapi.json); {local_workers} local worker(s); "
+              f"data in {Settings().data_dir}", markup=False)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            try:
+                w.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                w.kill()
 
 
 def main() -> None:

@@ -10,6 +10,9 @@ A render output (see `render_job`) gains:
     DIR/best.mp4        the best camera's video
     DIR/programme.mp4   the multi-camera programme; programme.edl (CMX 3600) and programme.json
                         (the same edit for programs)
+    DIR/cameras/<name>.scores.json   the camera's measures before fusion, cached: a camera
+                        measured alone (`measure_camera`, e.g. on the machine that rendered it)
+                        is not measured again while its files and the options are unchanged
 
 and manifest.json lists them. A folder of videos (no render metadata, so no shot rules and no
 programme) gets the CSV and a JSON beside it; a video that cannot be read gets a row with the
@@ -21,6 +24,8 @@ Every file is written under a temporary name and renamed, so a name always holds
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import io
 import json
 import math
@@ -32,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cinestage import __version__
 from cinestage.assess import aesthetics, vsfa
 from cinestage.assess.image_quality import video_quality
 from cinestage.assess.measure import Measure
@@ -55,7 +61,7 @@ from cinestage.edit.selection import (
 from cinestage.errors import CinestageError, ModelError, VideoError
 from cinestage.files import atomic_path, write_text
 from cinestage.film.video import VideoInfo, probe, read_frames
-from cinestage.pipeline.output import MANIFEST, save_json
+from cinestage.pipeline.output import MANIFEST, add_to_manifest, save_json
 
 Progress = Callable[[int, int], None]
 
@@ -65,6 +71,8 @@ NO_VSFA = "no VSFA weights given (VSFA.pt): VSFA video quality not scored"
 # many frames per video are held for it (the sampling is thinned on long videos).
 AESTHETIC_SIDE = 448
 AESTHETIC_FRAMES = 100
+CAMERA_SCORES = ".scores.json"  # cameras/<name>.scores.json: a camera's measures, cached
+CAMERA_SCORES_SCHEMA = "cinestage.camera_measures"
 FILES = {"scores_json": "scores.json", "scores_csv": "scores.csv", "best": "best.mp4",
          "programme": "programme.mp4", "edl": "programme.edl", "edl_json": "programme.json"}
 
@@ -200,6 +208,91 @@ def _spread(measure: Measure, frames: Sequence[int], n_frames: int) -> Measure:
     return replace(measure, curve=curve)
 
 
+# ---------------------------------------------------------------------------- one camera, cached
+
+
+@dataclass(frozen=True)
+class CameraMeasures:
+    """One camera's measures before fusion (shot rules, then the pixel measures), notes on what
+    it could not get, and the notes of the scorers used (what no camera gets with the options)."""
+
+    camera: str
+    measures: tuple[Measure, ...]
+    notes: tuple[str, ...] = ()
+    scorer_notes: tuple[str, ...] = ()
+
+
+def measure_camera(cameras_dir: str | os.PathLike, name: str, options: AssessOptions = AssessOptions(),
+                   scorers: Callable[[], _Scorers] | None = None) -> CameraMeasures:
+    """Camera `name` of a render output's `cameras/` folder measured on its own, and cached as
+    `cameras/<name>.scores.json`; a valid cache (the same video, track and metadata bytes, the
+    same measuring options, the same cinestage) is read instead. `scorers` loads the learned
+    models when a camera needs measuring (default: loaded here from `options`)."""
+    cameras_dir = Path(cameras_dir)
+    key = _cache_key(cameras_dir, name, options)
+    cached = _read_cache(cameras_dir / f"{name}{CAMERA_SCORES}", key)
+    if cached is not None:
+        return cached
+    loaded = scorers() if scorers is not None else _scorers(options)
+    camera = read_rendered_camera(cameras_dir, name)
+    pixels, notes = _pixel_measures(cameras_dir / f"{name}.mp4", loaded, options)
+    measured = CameraMeasures(name, tuple(camera.rules() + pixels), tuple(notes), loaded.notes)
+    save_json(cameras_dir / f"{name}{CAMERA_SCORES}", {
+        "schema": CAMERA_SCORES_SCHEMA, "version": 1, "key": key, "camera": name,
+        "measures": [_measure_json(m) for m in measured.measures],
+        "notes": list(measured.notes), "scorer_notes": list(measured.scorer_notes)})
+    return measured
+
+
+def _cache_key(cameras_dir: Path, name: str, options: AssessOptions) -> dict:
+    """What a camera's measures depend on: its files' contents and the measuring options."""
+    digests = {}
+    for suffix in (".mp4", ".track.json", ".meta.json"):
+        digest = hashlib.sha256()
+        try:
+            with open(cameras_dir / f"{name}{suffix}", "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise CinestageError(str(cameras_dir / f"{name}{suffix}"), f"cannot read: {exc.strerror}") from None
+        digests[suffix] = digest.hexdigest()
+    measuring = {k: v for k, v in options.to_json().items() if k not in ("weights", "programme")}
+    return {"cinestage": __version__, "options": measuring, "files": digests}
+
+
+def _read_cache(path: Path, key: dict) -> CameraMeasures | None:
+    """The cached measures when the file is whole, of this schema and made under `key`; else None."""
+    try:
+        doc = json.loads(path.read_text())
+        if doc.get("schema") != CAMERA_SCORES_SCHEMA or doc.get("version") != 1 or doc.get("key") != key:
+            return None
+        return CameraMeasures(str(doc["camera"]), tuple(_measure_from_json(m) for m in doc["measures"]),
+                              tuple(map(str, doc["notes"])), tuple(map(str, doc["scorer_notes"])))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _exact(x: float):
+    """A float for JSON at full precision: None for NaN, strings for the infinities."""
+    x = float(x)
+    return None if math.isnan(x) else ("inf" if x > 0 else "-inf") if math.isinf(x) else x
+
+
+def _number(x) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _measure_json(m: Measure) -> dict:
+    return {"name": m.name, "value": _exact(m.value), "low": _exact(m.low), "high": _exact(m.high), "better": m.better,
+            "unit": m.unit, "curve": None if m.curve is None else [_exact(x) for x in np.asarray(m.curve, float)]}
+
+
+def _measure_from_json(d: dict) -> Measure:
+    curve = None if d["curve"] is None else np.array([_number(x) for x in d["curve"]], float)
+    return Measure(str(d["name"]), _number(d["value"]), _number(d["low"]), _number(d["high"]), d["better"], curve,
+                   str(d["unit"]))
+
+
 # ---------------------------------------------------------------------------- render outputs
 
 
@@ -238,15 +331,16 @@ def assess_render(out_dir: str | os.PathLike, options: AssessOptions = AssessOpt
     (the CSV at `out_csv` when given). progress(done, total) counts cameras, then the programme."""
     out_dir = Path(out_dir)
     render = _read_render(out_dir)
-    scorers = _scorers(options)
+    scorers = functools.cache(lambda: _scorers(options))  # loaded only if a camera has no valid cache
     total = len(render.cameras) + 1
-    scores, views, sides, skipped = [], {}, {}, {}
+    scores, views, sides, skipped, scorer_notes = [], {}, {}, {}, {}
     for done, name in enumerate(render.cameras, 1):
         camera = read_rendered_camera(render.videos[name].parent, name)
-        pixels, notes = _pixel_measures(render.videos[name], scorers, options)
-        for note in notes:
+        measured = measure_camera(render.videos[name].parent, name, options, scorers)
+        for note in measured.notes:
             skipped.setdefault(note, []).append(name)
-        scores.append(fuse(camera.rules() + pixels, options.weights, camera=name))
+        scorer_notes.update(dict.fromkeys(measured.scorer_notes))
+        scores.append(fuse(list(measured.measures), options.weights, camera=name))
         heads = camera.heads()
         # A one-actor performance has no axis: its camera stands on no side of the line.
         head_a, head_b = heads[:, 0], heads[:, min(1, heads.shape[1] - 1)]
@@ -257,7 +351,7 @@ def assess_render(out_dir: str | os.PathLike, options: AssessOptions = AssessOpt
     best, reason = best_camera(scores)
     curves = {s.camera: s.curve if s.curve is not None else np.full(len(sides[s.camera]), s.value) for s in scores}
     programme = cut_programme(curves, views, sides, render.fps, options.programme)
-    notes = scorers.notes + tuple(f"{note} (cameras: {', '.join(names)})" for note, names in skipped.items())
+    notes = tuple(scorer_notes) + tuple(f"{note} (cameras: {', '.join(names)})" for note, names in skipped.items())
 
     paths = {kind: out_dir / name for kind, name in FILES.items()}
     if out_csv is not None:
@@ -274,7 +368,8 @@ def assess_render(out_dir: str | os.PathLike, options: AssessOptions = AssessOpt
         "programme": {"video": FILES["programme"], "edl": FILES["edl"], "edl_json": FILES["edl_json"],
                       **programme.to_json()},
     })
-    _update_manifest(out_dir, render.manifest, paths, best)
+    caches = [render.videos[name].parent / f"{name}{CAMERA_SCORES}" for name in render.cameras]
+    add_to_manifest(out_dir, [*paths.values(), *caches], best_camera=best)  # --out-csv may point elsewhere: not listed
     if progress:
         progress(total, total)
     return AssessResult(tuple(scores), best, reason, programme, notes, paths)
@@ -287,15 +382,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
             os.link(source, tmp)
         except OSError:
             shutil.copyfile(source, tmp)
-
-
-def _update_manifest(out_dir: Path, manifest: dict, paths: Mapping[str, Path], best: str) -> None:
-    """The new files join the manifest's `files` (those inside the output; --out-csv may point
-    elsewhere) and `best_camera` names the choice."""
-    inside = {p.resolve().relative_to(out_dir.resolve()).as_posix() for p in paths.values()
-              if p.resolve().is_relative_to(out_dir.resolve())}
-    updated = {**manifest, "files": sorted(set(manifest.get("files", [])) | inside), "best_camera": best}
-    save_json(out_dir / MANIFEST, updated)
 
 
 # ---------------------------------------------------------------------------- folders of videos
