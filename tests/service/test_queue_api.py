@@ -111,7 +111,7 @@ def test_finish_only_by_the_holder_and_only_once(client, alice, server, server2)
 
 def test_report_bodies_are_checked(client, alice, server):
     task_id = new_task(client, alice, task_type="demo")
-    for body, field in [({"status": 0}, "status"), ({"status": 4}, "status"), ({}, "status"),
+    for body, field in [({"status": -1}, "status"), ({"status": 4}, "status"), ({}, "status"),
                         ({"status": 1, "progress": 101}, "progress"), ({"status": 1, "progress": -1}, "progress"),
                         ({"status": 2, "return_msg": []}, "return_msg"), ({"status": 1, "speed": 1}, "speed")]:
         assert error(client.post(f"/v1/tasks/{task_id}", headers=server.headers, json=body), 422).startswith(field)
@@ -138,3 +138,14 @@ def test_an_abandoned_cancelled_task_can_be_deleted(client, alice, server):
     assert data(client.delete(f"/v1/tasks/{task_id}", headers=alice.headers))["cancelled"] is True
     assert data(client.delete(f"/v1/tasks/{task_id}", headers=alice.headers))["cancelled"] is False
     error(client.get(f"/v1/tasks/{task_id}", headers=alice.headers), 404)
+
+
+def test_a_server_gives_a_task_back_and_another_takes_it(client, alice, server, server2):
+    task_id = new_task(client, alice, task_type="demo")
+    assert report(client, server, task_id, 1).status_code == 200
+    assert "held by another server" in error(report(client, server2, task_id, 0), 409)  # only the holder
+    back = data(report(client, server, task_id, 0))
+    assert back["status"] == 0 and back["server_id"] is None
+    assert task_id in {t["task_id"] for t in data(client.get("/v1/tasks?all=0", headers=server2.headers))["tasks"]}
+    assert data(report(client, server2, task_id, 1))["server_id"] == server2.id
+    assert report(client, server, task_id, 0).status_code == 409  # no longer the holder

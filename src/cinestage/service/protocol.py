@@ -129,9 +129,10 @@ class VideoPage(BaseModel):
 class Report(Strict):
     """POST /v1/tasks/{task_id} from a render server. status 1: claim the task (409 when another
     server holds it) or, when already held, a heartbeat carrying progress; 2 or 3: finish it with
-    `return_msg` (result files, or {"error": ...}). Only the server holding the lease may report."""
+    `return_msg` (result files, or {"error": ...}); 0: give it back to the queue (a server
+    shutting down), keeping the files stored so far. Only the server holding the lease may report."""
 
-    status: Literal[1, 2, 3]
+    status: Literal[0, 1, 2, 3]
     progress: float | None = Field(None, ge=0.0, le=100.0)
     return_msg: dict[str, Any] = Field(default_factory=dict)
 

@@ -166,15 +166,18 @@ def _forget(svc: Service, task: Task) -> None:
 @router.post("/v1/tasks/{task_id}", response_model=Envelope[TaskOut])
 def report(task_id: str, body: Report, server: Server = Depends(current_server), svc: Service = Depends(service)):
     """A render server's report. status 1: claim (409 when another server holds the task) or,
-    when this server holds it, a heartbeat with progress; 2 (done) or 3 (failed): finish it.
-    Only the holder of the lease may report; a task its owner deleted answers 409 once."""
+    when this server holds it, a heartbeat with progress; 2 (done) or 3 (failed): finish it;
+    0: give it back to the queue. Only the holder of the lease may report; a task its owner
+    deleted answers 409 once."""
     with svc.sessions() as session:
         task = find_task(session, task_id)
     if task.status == Status.CANCELLED and task.server_id == server.server_id:
         _forget(svc, task)
         raise Conflict(f"task_id {task_id}", "cancelled by its owner: stop working on it")
     lease, me = svc.settings.lease_s, server.server_id
-    if body.status == 1:
+    if body.status == Status.QUEUED:
+        done = queue.release(svc.sessions, me, task_id)
+    elif body.status == 1:
         done = task.server_id == me and queue.heartbeat(svc.sessions, me, task_id, lease, body.progress)
         if not done and queue.claim(svc.sessions, me, lease, task_id) is not None:
             done = body.progress is None or queue.heartbeat(svc.sessions, me, task_id, lease, body.progress)

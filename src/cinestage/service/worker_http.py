@@ -8,6 +8,7 @@ with a server credential (`cinestage server add NAME` prints the id and credenti
     GET  /v1/tasks/{id}/files             result files already stored (an earlier attempt's)
     GET/PUT /v1/tasks/{id}/files/{path}   download / upload one result file (raw body, streamed)
     POST /v1/tasks/{id} {"status": 2|3, "return_msg": {...}}   done / failed
+    POST /v1/tasks/{id} {"status": 0}     give the task back to the queue (shutting down)
 
 Every request carries `Authorization: Bearer <credential>` and `AFS-SERVER-ID: <server_id>`.
 A 409 on a heartbeat, an upload or the final report means the lease is no longer this
@@ -128,8 +129,8 @@ class HttpBackend:
         return self._report(job.task_id, Report(status=int(status), return_msg=return_msg)) is not None
 
     def release(self, job: Job) -> None:
-        log.info("task %s: the API has no release report; it returns to the queue when its lease expires "
-                 "(%.0f s)", job.task_id, self.lease_s)
+        if self._report(job.task_id, Report(status=0)) is None:
+            log.info("task %s: no longer held by %s, nothing to give back", job.task_id, self.name)
 
     def fetch_video(self, job: Job, vid: str, target: Path) -> Path:
         return self._save(f"/v1/videos/{quote(vid)}/file", target, f"vid {vid}")
