@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,13 @@ Frame Time: 0.04
 1 90 0 0 0 0 0 0 0
 2 90 0 0 0 0 0 0 0
 """
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass

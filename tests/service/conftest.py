@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from service_support import Account, make_video, register_server, sign_up, upload
+from service_support import Account, free_port, make_video, register_server, sign_up, upload
 
 from cinestage.service.api import create_app
 from cinestage.settings import Settings
@@ -30,12 +29,6 @@ DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _as_owner(owner: str | None) -> list[str]:
     """initdb and postgres refuse to run as root: run them as `owner` then."""
@@ -57,7 +50,7 @@ def postgres_server():
     root.chmod(0o755)
     if owner:
         shutil.chown(root, owner)
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     run = lambda *args: subprocess.run([*_as_owner(owner), *map(str, args)], check=True, capture_output=True, text=True)  # noqa: E731
     try:
         run(PG_BIN / "initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")

@@ -7,7 +7,6 @@ report and the downloads; at desktop and phone width, with screenshots kept to l
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import launch, require_browser
+from service_support import free_port
 
 sync_api = require_browser()
 CLIP = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos" / "mmaction2_test_video_structuralize.mp4"
@@ -25,16 +25,10 @@ if not CLIP.is_file():
 SHOOT_TIMEOUT_S = 900
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CINESTAGE_EXECUTOR": "serial", "OMP_NUM_THREADS": "1"}
     log = open(data / "serve.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "cinestage", "serve", "--port", str(port), "--data-dir", str(data)],

@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ from pathlib import Path
 import av
 import httpx
 import pytest
+from service_support import free_port
 
 from cinestage.pipeline import task_job
 from cinestage.service.db import Server, Status, Task, User, Video, hash_secret, migrate, new_id, sessions, utcnow
@@ -296,12 +296,6 @@ def test_sigterm_lets_the_running_group_land_then_gives_the_task_back_and_exits(
 
 # --- the HTTP backend ----------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def worker_api(tmp_path):
     """The real API on a free port (uvicorn in a thread), with a user and a render server."""
@@ -314,7 +308,7 @@ def worker_api(tmp_path):
     db = sessions(migrate(settings.database()))
     _, token = accounts.add_user(db, "ann")
     server, credential = accounts.add_server(db, "render-1")
-    server_thread = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
+    server_thread = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server_thread.run, daemon=True)
     thread.start()
     _wait_for(lambda: server_thread.started, 30, "uvicorn to start")

@@ -97,7 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API over `settings`' database (migrated to the latest schema) and storage."""
     settings = settings or Settings()
     engine = migrate(settings.database())
-    svc = Service(settings, engine, sessions(engine), Storage(settings.storage()))
+    storage = Storage(settings.storage())
+    for path in storage.sweep():
+        log.warning("removed %s: left behind by a write that was killed", path)
+    svc = Service(settings, engine, sessions(engine), storage)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterable, Iterator
@@ -36,6 +37,13 @@ def safe_name(filename: str, default: str = "upload") -> str:
     name = PurePosixPath(filename.replace("\\", "/")).name
     name = _SAFE_NAME.sub("_", name).lstrip("._")[:120]
     return name or default
+
+
+def _modified(fs, path: str) -> float:
+    try:
+        return fs.modified(path).timestamp()
+    except (NotImplementedError, OSError, AttributeError):
+        return float("inf")
 
 
 def check_key(key: str) -> str:
@@ -131,6 +139,21 @@ class Storage:
             return []
         found = self.fs.find(base)
         return sorted(f[len(self.root) + 1:] for f in found if not PurePosixPath(f).name.startswith("."))
+
+    def sweep(self, older_than_s: float = 3600.0) -> list[str]:
+        """Remove what writers killed mid-write left behind (hidden `.NAME.*.partial*` files,
+        and upload staging folders) once older than `older_than_s`, so no live upload is
+        touched. Returns the paths removed. Backends that keep no times are left alone."""
+        cutoff = time.time() - older_than_s
+        stale = []
+        for path in self.fs.find(self.root, withdirs=True):
+            name = PurePosixPath(path).name
+            leftover = (name.startswith(".") and ".partial" in name) or \
+                PurePosixPath(path).parent == PurePosixPath(self.root, "staging")
+            if leftover and _modified(self.fs, path) < cutoff:
+                self.fs.rm(path, recursive=True)
+                stale.append(path)
+        return stale
 
     def delete(self, prefix: str) -> None:
         base = self.path(prefix)
