@@ -163,3 +163,14 @@ def test_goodness_curve_maps_every_frame_as_goodness_maps_the_value(bounds, bett
         expected = Measure("x", v, lo, hi, better).goodness()
         assert (np.isnan(g) and np.isnan(expected)) or g == pytest.approx(expected, abs=1e-12)
     assert goodness_curve(Measure("x", 0.0, lo, hi, better)) is None
+
+
+def test_the_reason_names_only_components_that_decide():
+    def camera(name, thirds, balance):
+        return fuse([Measure("thirds", thirds, 0.0, 1.0, "higher"), Measure("balance", balance, 0.0, 1.0, "higher")],
+                    FusionWeights({"thirds": 1.0, "balance": 1.0}), camera=name)
+
+    name, reason = best_camera([camera("a", 0.9, 0.801), camera("b", 0.5, 0.8)])
+    assert name == "a" and "thirds (+0.2)" in reason and "balance" not in reason
+    _, reason = best_camera([camera("a", 0.9, 0.9), camera("b", 0.5, 0.6)])
+    assert "thirds (+0.2) and balance (+0.15)" in reason

@@ -198,6 +198,8 @@ def best_camera(scores: Sequence[CameraScore]) -> tuple[str, str]:
     gaps = {n: best.contributions.get(n, 0.0) - runner.contributions.get(n, 0.0)
             for n in set(best.contributions) | set(runner.contributions)}
     deciding = sorted((n for n in gaps if gaps[n] > 0), key=lambda n: (-gaps[n], n))[:2]
-    why = " and ".join(f"{n} (+{gaps[n]:.2f})" for n in deciding)
+    # A second reason a quarter the size of the first explains nothing: name it only if it counts.
+    deciding = [n for n in deciding if gaps[n] >= 0.25 * gaps[deciding[0]]]
+    why = " and ".join(f"{n} (+{gaps[n]:.2g})" for n in deciding)
     return best.camera, (f"{best.camera} scores {best.value:.2f} against {runner.value:.2f} for the runner-up "
                          f"{runner.camera} ({scale}), mostly for {why}.")
