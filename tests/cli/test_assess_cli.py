@@ -86,3 +86,23 @@ def test_a_manifest_that_is_not_a_render_is_one_line(tmp_path):
 def test_a_missing_aesthetic_head_is_one_line(render, tmp_path):
     _one_line_error(_cinestage("assess", str(render), "--aesthetic-head", str(tmp_path / "head.pt")),
                     str(tmp_path / "head.pt"), "not found")
+
+
+def test_fusion_weights_come_from_the_command_line(render, tmp_path):
+    run = _cinestage("assess", str(render), "--every", "10", "--weight", "both_visible=0", "--weight", "thirds=5",
+                     "--out-csv", str(tmp_path / "s.csv"))
+    assert run.returncode == 0, run.stderr
+    doc = json.loads((render / "scores.json").read_text())
+    assert doc["options"]["weights"]["thirds"] == 5.0 and doc["options"]["weights"]["both_visible"] == 0.0
+    for camera in doc["cameras"]:
+        weights = {c["name"]: c["weight"] for c in camera["components"]}
+        assert weights["thirds"] == 5.0 and weights["both_visible"] == 0.0
+        assert "both_visible" not in {c["name"] for c in camera["components"] if "contribution" in c}
+
+
+@pytest.mark.parametrize("flag, words", [("thirds", ["--weight", "NAME=VALUE"]), ("=1", ["--weight", "NAME=VALUE"]),
+                                         ("framing=1", ["'framing'", "no such measure"]),
+                                         ("thirds=lots", ["'thirds'", "must be a number"]),
+                                         ("thirds=-1", ["'thirds'", ">= 0"])])
+def test_a_bad_weight_is_one_line(render, flag, words):
+    _one_line_error(_cinestage("assess", str(render), "--weight", flag), *words)

@@ -247,16 +247,19 @@ def assess(
     min_shot: float = typer.Option(2.0, min=0.0, help="seconds every shot of the programme lasts at least"),
     max_shot: float = typer.Option(8.0, min=0.0, help="seconds a shot may last before every further second costs "
                                                       "(a soft limit for variety; 0: no limit)"),
+    weight: list[str] = typer.Option([], "--weight", help="NAME=VALUE: a measure's weight in the fused score "
+                                                          "(repeatable; e.g. --weight thirds=0 --weight niqe=1)"),
 ) -> None:
     """Score every camera of a render output, pick the best and cut a programme; or score every
     video of a folder into one CSV. Every score says its range and which way is better."""
     from cinestage.edit.programme import ProgrammeOptions
+    from cinestage.edit.selection import FusionWeights
     from cinestage.pipeline.assess_job import FILES, AssessOptions, assess_videos
     from cinestage.pipeline.output import MANIFEST
 
     try:
         programme = ProgrammeOptions(min_shot=min_shot, max_shot=max_shot or None)
-        options = AssessOptions(every=every, programme=programme,
+        options = AssessOptions(every=every, programme=programme, weights=FusionWeights(_weights(weight)),
                                 aesthetic_head=aesthetic_head, vsfa=vsfa_weights)
         if (folder / MANIFEST).is_file():
             _assess_render(folder, options, out_csv)
@@ -273,6 +276,17 @@ def assess(
     failed = sum(r.error is not None for r in results)
     if failed:
         out.print(f"{failed} of {len(results)} videos could not be scored (see the error column)", markup=False, soft_wrap=True)
+
+
+def _weights(values: list[str]) -> dict[str, str]:
+    """--weight NAME=VALUE flags as a dict (FusionWeights checks names and numbers)."""
+    weights = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        if not sep or not name.strip():
+            raise CinestageError("--weight", f"{value!r} is not NAME=VALUE (e.g. thirds=0.5)")
+        weights[name.strip()] = number.strip()
+    return weights
 
 
 def _pairs(values: list[str]) -> tuple[tuple[int, int], ...]:
