@@ -19,9 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
 
-from cinestage.film.analysis import AnalysisOptions, analyze
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import looped  # noqa: E402
+
+from cinestage.film.analysis import AnalysisOptions, analyze  # noqa: E402
 from cinestage.film.feature_net import from_pretrained
 from cinestage.film.pose import MoveNetMultiPose
 from cinestage.film.video import read_frames
@@ -45,26 +47,6 @@ def prepared_inputs(estimator: MoveNetMultiPose, clip: Path, sizes):
             tensors.append(estimator.prepare(f.image, int(sizes[f.index]))[0])
             reader.max_side = sizes[min(f.index + 1, len(sizes) - 1)]
     return tensors
-
-
-def looped(clip: Path, times: int, out: Path) -> Path:
-    """The clip's frames `times` over, re-encoded: a long clip with the same content."""
-    with av.open(str(out), "w") as dst:
-        stream = None
-        n = 0
-        for _ in range(times):
-            with read_frames(clip) as reader:
-                if stream is None:
-                    stream = dst.add_stream("libx264", rate=round(reader.info.fps))
-                    stream.width, stream.height = (reader.size[0] // 2) * 2, (reader.size[1] // 2) * 2
-                    stream.pix_fmt = "yuv420p"
-                for f in reader:
-                    frame = av.VideoFrame.from_ndarray(f.image[:stream.height, :stream.width], format="rgb24")
-                    frame.pts = n
-                    n += 1
-                    dst.mux(stream.encode(frame))
-        dst.mux(stream.encode(None))
-    return out
 
 
 def peak_mib(clip: Path) -> float:

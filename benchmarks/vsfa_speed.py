@@ -27,12 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 from torchvision import transforms
 
-from cinestage.assess.vsfa import (
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import looped  # noqa: E402
+
+from cinestage.assess.vsfa import (  # noqa: E402
     IMAGENET_MEAN,
     IMAGENET_STD,
     VSFA,
@@ -90,28 +92,6 @@ def max_side_for(path: Path) -> int:
     return round(SHORT_SIDE * max(width, height) / min(width, height))
 
 
-def cut_clip(source: Path, frames: int, times: int, out: Path) -> Path:
-    """The first `frames` frames of `source` at its own size, `times` over, re-encoded."""
-    with av.open(str(out), "w") as dst:
-        stream = None
-        n = 0
-        for _ in range(times):
-            with read_frames(source) as reader:
-                if stream is None:
-                    stream = dst.add_stream("libx264", rate=round(reader.info.fps))
-                    stream.width, stream.height = reader.size
-                    stream.pix_fmt = "yuv420p"
-                for f in reader:
-                    if f.index == frames:
-                        break
-                    frame = av.VideoFrame.from_ndarray(f.image, format="rgb24")
-                    frame.pts = n
-                    n += 1
-                    dst.mux(stream.encode(frame))
-        dst.mux(stream.encode(None))
-    return out
-
-
 def peak_mib(way: str, clip: Path, max_side: int) -> float:
     """Peak RSS of a fresh process that loads the models and scores `clip` one way. VmHWM, not
     getrusage's ru_maxrss: Linux carries the parent's peak at fork into the child's ru_maxrss."""
@@ -127,7 +107,7 @@ def main() -> None:
         sys.exit(f"{DATA} lacks videos/vsfa_test.mp4 or weights/VSFA.pt: the benchmark needs the shared data beside the project")
     model, backbone = setup()
     with tempfile.TemporaryDirectory() as tmp:
-        one, four = cut_clip(CLIP, FRAMES, 1, Path(tmp) / "x1.mp4"), cut_clip(CLIP, FRAMES, 4, Path(tmp) / "x4.mp4")
+        one, four = looped(CLIP, 1, Path(tmp) / "x1.mp4", FRAMES), looped(CLIP, 4, Path(tmp) / "x4.mp4", FRAMES)
         max_side = max_side_for(one)
         with read_frames(one, max_side) as reader:
             width, height = reader.size
