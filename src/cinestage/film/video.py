@@ -255,3 +255,20 @@ def probe(path: str | Path) -> VideoInfo:
 def read_frames(path: str | Path, max_side: int | None = None) -> FrameReader:
     """Stream the clip's frames (an Iterator[Frame]); `max_side` shrinks them during conversion."""
     return FrameReader(path, max_side)
+
+
+def frames_at(path: str | Path, indices, max_side: int | None = None) -> dict[int, np.ndarray]:
+    """The frames at `indices` (RGB, at most `max_side`), decoding no further than the last of
+    them; an index past the end is absent from the result."""
+    wanted = set(int(i) for i in indices)
+    found: dict[int, np.ndarray] = {}
+    if not wanted:
+        return found
+    stop = max(wanted)
+    with read_frames(path, max_side) as reader:
+        for frame in reader:
+            if frame.index in wanted:
+                found[frame.index] = frame.image
+            if frame.index >= stop:
+                break
+    return found

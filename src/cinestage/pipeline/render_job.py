@@ -109,16 +109,10 @@ def camera_entry(out: Path, name: str) -> dict:
 def read_stills(out: Path, names: Sequence[str], frames: Sequence[int]) -> dict[int, list[np.ndarray]]:
     """The requested frames of each camera's video, decoded (RGB): stills for a contact sheet
     when the cameras were rendered elsewhere."""
-    from cinestage.film.video import read_frames
+    from cinestage.film.video import frames_at
 
-    wanted = set(frames)
-    stills: dict[int, list[np.ndarray]] = {f: [] for f in frames}
-    for name in names:
-        with read_frames(out / camera_files(name)["video"]) as reader:
-            for frame in reader:
-                if frame.index in wanted:
-                    stills[frame.index].append(frame.image)
-    return {f: images for f, images in stills.items() if len(images) == len(names)}
+    found = [frames_at(out / camera_files(name)["video"], frames) for name in names]
+    return {f: [images[f] for images in found] for f in frames if all(f in images for images in found)}
 
 
 def write_summary(out: Path, performance: Performance, opts: RenderOptions, names: Sequence[str],

@@ -29,7 +29,7 @@ from cinestage.assess.composition import SOURCES, pattern_distribution
 from cinestage.assess.rules import HIPS, read_rendered_camera
 from cinestage.camera.export import read_json
 from cinestage.errors import CinestageError
-from cinestage.film.video import read_frames
+from cinestage.film.video import frames_at
 from cinestage.files import write_text
 from cinestage.pipeline.assess_job import AESTHETIC_SIDE
 from cinestage.pipeline.assess_job import FILES as ASSESS_FILES
@@ -160,8 +160,7 @@ def _composition(video: Path, manifest: dict, scorer: AestheticScorer | None, mi
                  camera: str) -> dict | None:
     wanted = set(still_frames(int(manifest["performance"]["n_frames"]), COMPOSITION_FRAMES))
     try:
-        with read_frames(video, AESTHETIC_SIDE) as reader:
-            frames = [f.image for f in reader if f.index in wanted]
+        frames = list(frames_at(video, wanted, AESTHETIC_SIDE).values())
     except CinestageError as exc:
         missing[f"composition:{camera}"] = f"video could not be read: {exc}"
         return None
