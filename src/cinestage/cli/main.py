@@ -911,14 +911,15 @@ def serve(
 
     if data_dir is not None:
         os.environ["CINESTAGE_DATA_DIR"] = str(data_dir.resolve())  # the workers read the same settings
+    settings = Settings()
     try:
-        application = create_app(Settings())  # migrates the database before any worker polls it
+        application = create_app(settings)  # migrates the database before any worker polls it
     except CinestageError as exc:
         _fail(exc)
     # Workers run as their own processes: rendering and scoring never hold up the API's event loop.
     workers = [subprocess.Popen([sys.executable, "-m", "cinestage", "worker"]) for _ in range(local_workers)]
     out.print(f"cinestage at http://{host}:{port}/ (API /v1, OpenAPI /openapi.json); {local_workers} local worker(s); "
-              f"data in {Settings().data_dir}", markup=False)
+              f"data in {settings.data_dir}", markup=False)
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning")
     finally:
