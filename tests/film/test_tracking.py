@@ -94,9 +94,9 @@ def test_a_short_gap_is_filled_by_interpolation():
 
 
 def test_a_long_gap_splits_the_track():
-    poses = [frame() if 40 <= f < 65 else frame(person(500 + f)) for f in range(105)]
+    poses = [frame() if 40 <= f < 100 else frame(person(500 + f)) for f in range(140)]
     tracks = track_all(poses)
-    assert [(t.frames[0], t.frames[-1]) for t in tracks] == [(0, 39), (65, 104)]
+    assert [(t.frames[0], t.frames[-1]) for t in tracks] == [(0, 39), (100, 139)]
     assert [t.id for t in tracks] == [0, 1]
     assert all(t.observed.all() for t in tracks)
 
@@ -105,6 +105,19 @@ def test_the_gap_limit_is_an_option():
     poses = [frame() if 40 <= f < 65 else frame(person(500 + f)) for f in range(105)]
     (track,) = track_all(poses, TrackingOptions(max_gap=25))
     assert len(track) == 105 and (~track.observed).sum() == 25
+    assert len(track_all(poses, TrackingOptions(max_gap=24))) == 2
+
+
+def test_a_person_missed_for_a_second_and_a_half_keeps_their_track():
+    # MoveNet loses our mannequin with both arms over its head for ~35 frames (round-trip reference 7).
+    poses = [frame() if 40 <= f < 78 else frame(person(500 + f)) for f in range(120)]
+    (track,) = track_all(poses)
+    assert len(track) == 120 and (~track.observed).sum() == 38
+
+
+def test_after_a_long_gap_only_someone_where_the_person_was_takes_the_track():
+    poses = [frame() if 40 <= f < 78 else frame(person(500 if f < 40 else 1100)) for f in range(120)]
+    assert [(t.frames[0], t.frames[-1]) for t in track_all(poses)] == [(0, 39), (78, 119)]
 
 
 def test_short_tracks_are_dropped():

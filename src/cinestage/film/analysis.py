@@ -20,12 +20,14 @@ from cinestage.errors import VideoError
 from cinestage.film.feature_net import FeatureEstimator, from_pretrained
 from cinestage.film.main_pair import PairChoice, choose_pair
 from cinestage.film.pair_features import MainPair, pair_features
-from cinestage.film.pose import FramePoses, MoveNetMultiPose, PoseEstimator, choose_input_size
+from cinestage.film.pose import FramePoses, MoveNetMultiPose, PoseEstimator, anybody, choose_input_size
 from cinestage.film.shots import Shot, ShotDetector
 from cinestage.film.tracking import Track, TrackingOptions, track_people
 from cinestage.film.video import VideoInfo, read_frames
 
 INPUT_SIZES = (256, 384, 512)
+RECHOOSE_FRAMES = 10
+NEVER = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -120,19 +122,26 @@ def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator | None,
         estimator = estimator or MoveNetMultiPose()
         detector = ShotDetector(info.fps, options.shot_method, min_shot_frames=options.min_shot_frames,
                                 short_shots=options.short_shots)
-        size, choose, chosen_at = fixed, fixed is None, -options.min_shot_frames
+        # The input size is chosen on a shot's first frame (decoded at the largest size), and
+        # again every RECHOOSE_FRAMES while nobody has been found: a shot that opens on an empty
+        # stage or a camera far away says nothing about the size its people will need.
+        size, choose_at, chosen_at = fixed, 0 if fixed is None else NEVER, -options.min_shot_frames
         total = info.estimated_frames
         for frame in reader:
             cut = detector.feed(frame.index, frame.time, frame.image)
-            if choose:
+            if frame.index >= choose_at:
                 size, found = choose_input_size(estimator, frame.image, INPUT_SIZES)
-                choose, chosen_at, reader.max_side = False, frame.index, size
+                chosen_at = frame.index
+                if anybody(found):
+                    choose_at, reader.max_side = NEVER, size
+                else:
+                    choose_at = frame.index + RECHOOSE_FRAMES
             else:
                 found = estimator.estimate(frame.image, size)
                 # Whip pans flag many candidate cuts that the detector later merges: choose again
                 # at most once per shortest shot, from the next frame decoded at the largest size.
                 if fixed is None and cut and frame.index - chosen_at >= options.min_shot_frames:
-                    choose, reader.max_side = True, max(INPUT_SIZES)
+                    choose_at, reader.max_side = frame.index + 1, max(INPUT_SIZES)
             poses.append(found.scaled(info.width / frame.image.shape[1]))
             times.append(frame.time)
             sizes.append(size)

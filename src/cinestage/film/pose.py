@@ -223,6 +223,11 @@ MIN_PERSON_PIXELS = 64
 CONFIDENT_PERSON = 0.3
 
 
+def anybody(poses: FramePoses) -> bool:
+    """Whether somebody was found confidently (what choosing an input size needs to see)."""
+    return bool((poses.boxes[:, 4] >= CONFIDENT_PERSON).any())
+
+
 def choose_input_size(estimator: PoseEstimator, image: np.ndarray, sizes=(256, 384, 512)) -> tuple[int, FramePoses]:
     """The smallest input size at which the tallest confident person spans ``MIN_PERSON_PIXELS``,
     with the poses found at that size (so the frame need not be estimated again).
@@ -238,9 +243,9 @@ def choose_input_size(estimator: PoseEstimator, image: np.ndarray, sizes=(256, 3
     chosen = None
     for size in sizes:
         poses = found[size] = estimator.estimate(image, size)
-        boxes = poses.boxes[poses.boxes[:, 4] >= CONFIDENT_PERSON]
-        if len(boxes) == 0:
+        if not anybody(poses):
             continue
+        boxes = poses.boxes[poses.boxes[:, 4] >= CONFIDENT_PERSON]
         chosen = size
         if (boxes[:, 3] - boxes[:, 1]).max() * size / long_side >= MIN_PERSON_PIXELS:
             break

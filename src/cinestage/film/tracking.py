@@ -42,6 +42,10 @@ TRUSTED_POSE_DISTANCE = 0.25
 # the gate widens with every missed frame since the prediction gets less certain.
 GATE = 1.0
 GATE_PER_MISSED_FRAME = 0.03
+# ...for this many missed frames. A person MoveNet misses for a second or two (arms over the
+# head, a tilted camera) reappears where they were; a wider gate would only let a newcomer
+# entering from the same wing take their identity.
+GATE_WIDENS_FOR = 20
 # Halved score of interpolated joints, so a filled frame never outranks an observed one.
 FILLED_SCORE_FACTOR = 0.5
 _IMPOSSIBLE = 1e6
@@ -78,7 +82,7 @@ class Track:
 class TrackingOptions:
     min_height: float = 0.1
     min_length: int = 30
-    max_gap: int = 20
+    max_gap: int = 50  # frames a person may go unseen and keep their track (2 s at 25 fps)
     min_keypoint_score: float = 0.2
 
 
@@ -203,7 +207,7 @@ def _associate(d: _Detections, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
 
             missed = step[:, None] - 1
             cost = distance + IOU_WEIGHT * (1 - iou)
-            cost[point_distance[..., 17] > GATE + GATE_PER_MISSED_FRAME * missed] = _IMPOSSIBLE
+            cost[point_distance[..., 17] > GATE + GATE_PER_MISSED_FRAME * np.minimum(missed, GATE_WIDENS_FOR)] = _IMPOSSIBLE
             rows, cols = linear_sum_assignment(cost)
             keep = cost[rows, cols] < _IMPOSSIBLE
             rows, cols = rows[keep], cols[keep]
