@@ -42,3 +42,4 @@ clean:
 checkpoints: system $(STAMP)
 	$(VENV)/bin/cinestage train feature-net --out src/cinestage/film/checkpoints/feature_net.pt
 	$(VENV)/bin/cinestage train behavior --gating all --out src/cinestage/behavior/checkpoints
+	$(VENV)/bin/cinestage train recogniser --out src/cinestage/behavior/checkpoints/recogniser.pt

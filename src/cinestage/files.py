@@ -64,3 +64,22 @@ def load_torch(path: str | os.PathLike, format: str, missing: str) -> dict:
         found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
         raise ModelError(source, f"not a {format} checkpoint (format {found!r})")
     return checkpoint
+
+
+def load_packaged(path_or_name: str | os.PathLike, package: str, name: str, format: str, what: str,
+                  command: str) -> tuple[dict, Path]:
+    """A checkpoint dict and its path: the one shipped in `package`'s checkpoints folder as
+    `name` ("default"), or a file `command` wrote. ModelError names a missing file with the fix."""
+    from importlib import resources
+
+    default = str(path_or_name) == "default"
+    path = Path(str(resources.files(package) / "checkpoints" / name)) if default else Path(path_or_name)
+    hint = "reinstall cinestage" if default else f"train one with `{command}`"
+    return load_torch(path, format, f"{what} not found; {hint}"), path
+
+
+def digest(path: str | os.PathLike) -> str:
+    """A short content hash that names which checkpoint produced a result."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

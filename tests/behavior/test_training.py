@@ -8,7 +8,7 @@ from cinestage.behavior.dataset import CATEGORIES, generate
 from cinestage.behavior.gating import gating_network
 from cinestage.behavior.moe import BehaviourModel, MoEPredictor
 from cinestage.behavior.training import (FUTURE, HORIZON, PAST, BehaviourConfig, Normaliser, Sampler, closed_loop_past,
-                                         estimation_noise, evaluate, hold_start, recognise, train)
+                                         EstimationErrors, estimation_noise, evaluate, hold_start, recognise, train)
 from cinestage.camera.shots import SHOTS, nearest_shot
 
 
@@ -73,6 +73,22 @@ def test_estimated_references_carry_bounded_realistic_errors():
     step = np.abs(np.diff(theta, axis=1)).mean()
     assert step < 0.5 * np.abs(np.diff(rng.normal(0, theta.std(), theta.shape), axis=1)).mean()  # a slow wobble
     assert np.abs(ncam[..., :3]).max() < 0.06 and (np.abs(nch[..., 1:7]) <= 1).all()
+
+
+def test_a_drift_adds_slow_error_that_varies_from_clip_to_clip():
+    from scipy.ndimage import gaussian_filter1d
+
+    cam, ch = np.zeros((300, 200, 5)), np.zeros((300, 200, 9))
+    still = EstimationErrors(theta=(0.0, 0.0, 0.05, 0.0))
+    drifting = EstimationErrors(theta=(0.0, 0.0, 0.05, 0.2))
+    slow = [gaussian_filter1d(estimation_noise(ch, cam, np.random.default_rng(4), e)[1][..., 3], 8, axis=1).std(1)
+            for e in (still, drifting)]
+    assert slow[1].mean() > 3 * slow[0].mean()  # the drift is slow: it survives smoothing
+    assert np.percentile(slow[1], 90) > 2 * np.percentile(slow[1], 10)  # a few clips drift far
+    # Without a drift the recipe the gating checkpoints were trained with is unchanged.
+    a = estimation_noise(ch[:4], cam[:4], np.random.default_rng(1))
+    b = estimation_noise(ch[:4], cam[:4], np.random.default_rng(1), EstimationErrors())
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def test_nearest_shot_names_every_layout_it_is_given():

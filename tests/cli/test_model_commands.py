@@ -189,3 +189,32 @@ def test_features_from_a_folder_of_videos(env, tmp_path):
     assert run.stdout.strip() == f"1 feature file(s) in {out}/ (backbone resnet50 (resnet50.pth))"
     features = np.load(out / "clip.npy")
     assert features.shape == (6, 4096) and features.dtype == np.float32 and np.isfinite(features).all()
+
+
+# --- behaviour recogniser ------------------------------------------------------------------------
+
+
+def test_train_then_evaluate_the_recogniser(env, tmp_path):
+    out = tmp_path / "rec.pt"
+    run = _cinestage(env, "train", "recogniser", "--out", str(out), "--steps", "20", "--per-category", "1",
+                     "--rendered", "0")
+    assert run.returncode == 0, run.stderr
+    said = " ".join(run.stdout.split())  # the console wraps long lines
+    assert said.startswith(f"wrote {out} (24 sequences, 0 read back, ") and out.stat().st_size > 10_000
+    run = _cinestage(env, "eval", "recogniser", "--per-category", "1")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == "24 held-out references (unseen duets and cameras)"
+    exact = next(line for line in lines if line.startswith("exact features: behaviour recognised"))
+    assert float(exact.split()[-1].rstrip("%")) >= 90.0  # the shipped recogniser
+    rows = [line.split() for line in lines if line.split() and line.split()[0] in ("direct", "relative", "sin_cos", "side_track")]
+    assert len(rows) == 8 and sum(int(n) for r in rows[:4] for n in r[1:]) == 24  # two 4x4 confusion tables
+
+
+def test_recogniser_mistakes_are_one_line(env, tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00garbage")
+    _one_line_error(_cinestage(env, "eval", "recogniser", "--checkpoint", str(junk)), str(junk), "not a readable")
+    _one_line_error(_cinestage(env, "train", "recogniser", "--rendered", "1", "--feature-net", str(junk), "--out",
+                               str(tmp_path / "r.pt")), str(junk))
+    assert not (tmp_path / "r.pt").exists()

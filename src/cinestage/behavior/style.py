@@ -3,8 +3,8 @@
 The code (softmax weights over the experts) is what the behaviour model re-applies to another
 performance; `start` is the reference shot's typical camera ([xA, xB, mean y, theta, phi]) so
 the re-applied camera begins with the same layout. `nearest` names the canonical behaviour x
-shot category it resembles most: the behaviour the model's recogniser reads from the code, the
-shot size whose layout is nearest the start's.
+shot category it resembles most: the behaviour the recogniser (behavior.recognition) reads from
+the reference's features, the shot size whose layout is nearest the start's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cinestage.behavior.training import checkpoint_dir, load, recognise, reference_features
+from cinestage.behavior.recognition import BehaviourRecogniser, from_pretrained as recogniser_from_pretrained
+from cinestage.behavior.training import checkpoint_dir, load, reference_features
+from cinestage.camera.shots import nearest_shot
 from cinestage.errors import CameraError
 from cinestage.files import write_text
 from cinestage.geometry import unwrap_angles
@@ -62,11 +64,13 @@ def load_style(path: Path) -> Style:
 
 
 class StyleModel:
-    """A trained behaviour model with its normalisation."""
+    """A trained behaviour model with its normalisation, and the recogniser that names a style."""
 
-    def __init__(self, gating: str = DEFAULT_GATING, folder: Path | None = None):
+    def __init__(self, gating: str = DEFAULT_GATING, folder: Path | None = None,
+                 recogniser: BehaviourRecogniser | None = None):
         self.gating = gating
         self.model, self.norm, self.info = load((folder or checkpoint_dir()) / f"{gating}.pt")
+        self.recogniser = recogniser or recogniser_from_pretrained()
 
     def style(self, camera: np.ndarray, character: np.ndarray, source: str = "", shot: int = 0) -> Style:
         camera = np.asarray(camera, np.float32).copy()
@@ -74,8 +78,8 @@ class StyleModel:
         with torch.inference_mode():
             code = self.model.style(reference_features(self.norm, np.asarray(character, np.float32), camera))[0].numpy()
         start = np.median(camera, axis=0)
-        return Style(self.gating, code, start, recognise(self.model, code[None], start[None])[0], source, shot,
-                     len(camera))
+        nearest = f"{self.recogniser.behaviour(camera, character)}/{nearest_shot(start)}"
+        return Style(self.gating, code, start, nearest, source, shot, len(camera))
 
 
 def clip_styles(clip: Path, model: StyleModel, min_frames: int = 30) -> list[Style]:

@@ -146,28 +146,59 @@ def hold_start(character: np.ndarray, camera: np.ndarray, rng: np.random.Generat
     return character, camera
 
 
-def estimation_noise(character: np.ndarray, camera: np.ndarray, rng: np.random.Generator):
+@dataclass(frozen=True)
+class EstimationErrors:
+    """How wrong the film analysis reads a rendered duet back, per clip: for theta, phi (radians)
+    and the actors' distance (metres), (mean bias, bias spread, wobble, slow drift); the drift is
+    the part that follows the pose for seconds, which a behaviour network would otherwise take
+    for camera motion. Wobble and drift are Gaussian-filtered noise over `wobble_steps` and
+    `drift_steps` reference steps (2 frames each), scaled to the given std per clip."""
+
+    layout: float = 0.01  # per-frame error of the heads' screen points
+    theta: tuple[float, float, float, float] = (0.0, 0.08, 0.12, 0.0)
+    phi: tuple[float, float, float, float] = (-0.08, 0.08, 0.06, 0.0)
+    distance: tuple[float, float, float, float] = (0.04, 0.08, 0.08, 0.0)
+    cosine_bias: float = 0.04
+    cosine_wobble: tuple[float, float] = (0.02, 0.15)  # per clip and cosine, drawn uniformly
+    cosine_drift: float = 0.0
+    swapped: float = 0.25  # share of clips whose main actor is taken for the other
+    wobble_steps: float = 3.0
+    drift_steps: float = 8.0
+
+
+# Measured on the round trip's references with the first feature network: what the gating
+# network trains with. behavior.recognition measures its own on separate read-back references.
+GATING_ERRORS = EstimationErrors()
+
+
+def estimation_noise(character: np.ndarray, camera: np.ndarray, rng: np.random.Generator,
+                     errors: EstimationErrors = GATING_ERRORS):
     """Copies of reference crops (B, L, 9) and (B, L, 5), every second frame, raw units, with the
-    errors the film analysis makes reading a rendered duet back (measured on the round trip's
-    references): every estimated value off by a bias per clip plus a slow wobble (the pose
-    estimator's error follows the pose, correlated over ~10 frames), phi mostly read low, the
-    distance between the actors mostly read long, the heads' screen points nearly exact, and the
-    main actor taken for the other in a quarter of the clips. A gating network trained on exact
-    features only read these as a different behaviour."""
+    errors the film analysis makes reading a rendered duet back: every estimated value off by a
+    bias per clip, a wobble (the pose estimator's error follows the pose) and a slow drift, the
+    heads' screen points nearly exact, and the main actor taken for the other in some clips. A
+    gating network trained on exact features only read these as a different behaviour."""
     b, length = camera.shape[:2]
 
-    def wobble(sigma, channels=()):
-        w = gaussian_filter1d(rng.normal(0.0, 1.0, (b, length, *channels)), 3.0, axis=1, mode="nearest")
+    def filtered(sigma, steps, channels=()):
+        w = gaussian_filter1d(rng.normal(0.0, 1.0, (b, length, *channels)), steps, axis=1, mode="nearest")
         return w / np.maximum(w.std(axis=1, keepdims=True), 1e-6) * sigma
 
+    def error(mean, spread, wobble, drift):
+        e = rng.normal(mean, spread, (b, 1)) + filtered(wobble, errors.wobble_steps)
+        return e + filtered(rng.uniform(0.0, 2 * drift, (b, 1)), errors.drift_steps) if drift else e
+
     camera, character = camera.copy(), character.copy()
-    camera[..., :3] += rng.normal(0.0, 0.01, camera[..., :3].shape)
-    camera[..., 3] += rng.normal(0.0, 0.08, (b, 1)) + wobble(0.12)
-    camera[..., 4] += rng.normal(-0.08, 0.08, (b, 1)) + wobble(0.06)
-    character[..., 0] += rng.normal(0.04, 0.08, (b, 1)) + wobble(0.08)
-    cosines = character[..., 1:7] + rng.normal(0.0, 0.04, (b, 1, 6)) + wobble(rng.uniform(0.02, 0.15, (b, 1, 6)), (6,))
+    camera[..., :3] += rng.normal(0.0, errors.layout, camera[..., :3].shape)
+    camera[..., 3] += error(*errors.theta)
+    camera[..., 4] += error(*errors.phi)
+    character[..., 0] += error(*errors.distance)
+    cosines = character[..., 1:7] + rng.normal(0.0, errors.cosine_bias, (b, 1, 6)) \
+        + filtered(rng.uniform(*errors.cosine_wobble, (b, 1, 6)), errors.wobble_steps, (6,))
+    if errors.cosine_drift:
+        cosines += filtered(rng.uniform(0.0, 2 * errors.cosine_drift, (b, 1, 1)), errors.drift_steps, (6,))
     character[..., 1:7] = np.clip(cosines, -1.0, 1.0)
-    swapped = rng.random(b) < 0.25
+    swapped = rng.random(b) < errors.swapped
     character[swapped, :, 7:] = character[swapped, :, 7:][..., ::-1]
     return character, camera
 

@@ -347,7 +347,7 @@ app.add_typer(eval_app, name="eval")
 def train_feature_net(
     out_path: Path = typer.Option(Path("feature_net.pt"), "--out", "-o", help="checkpoint to write"),
     shots: int = typer.Option(600, min=10, help="projected synthetic training shots"),
-    rendered: int = typer.Option(24, min=0, help="rendered duets (x 4 cameras) read back by the pose estimator"),
+    rendered: int = typer.Option(72, min=0, help="rendered duets (x 4 cameras) read back by the pose estimator"),
     epochs: int = typer.Option(40, min=1),
     seed: int = typer.Option(0, min=0),
 ) -> None:
@@ -386,6 +386,33 @@ def train_behavior(
         out.print(f"wrote {out_dir / f'{v}.pt'} ({info['seconds']} s)")
 
 
+@train_app.command("recogniser")
+def train_recogniser(
+    out_path: Path = typer.Option(Path("recogniser.pt"), "--out", "-o", help="checkpoint to write"),
+    steps: int = typer.Option(3000, min=1),
+    per_category: int = typer.Option(60, min=1, help="synthetic shots per behaviour x shot category"),
+    rendered: int = typer.Option(72, min=0, help="references rendered and read back by the film analysis"),
+    feature_net: str = typer.Option("default", help="feature network reading them back: 'default' (shipped) or a path"),
+    seed: int = typer.Option(0, min=0),
+) -> None:
+    """Train the behaviour recogniser (which canonical behaviour shot a reference) on synthetic
+    shots and on references rendered and read back like real clips."""
+    from cinestage.behavior.recognition import RecogniserConfig, train_recogniser as train
+    from cinestage.film.feature_net import from_pretrained
+    from cinestage.pipeline.readback_references import readback_references
+
+    log = lambda m: err.print(m, markup=False)  # noqa: E731
+    try:
+        features = from_pretrained(feature_net)
+        readbacks = readback_references(rendered, features, progress=lambda i, n: log(f"read back {i}/{n}")) if rendered else []
+        recogniser = train(RecogniserConfig(per_category=per_category, steps=steps, seed=seed), log=log, readbacks=readbacks)
+        recogniser.save(out_path)
+    except CinestageError as exc:
+        _fail(exc)
+    out.print(f"wrote {out_path} ({recogniser.info['sequences']} sequences, {len(readbacks)} read back, "
+              f"{recogniser.info['seconds']} s)")
+
+
 @eval_app.command("behavior")
 def eval_behavior(
     checkpoints: Optional[Path] = typer.Option(None, help="folder of <variant>.pt (default: the shipped ones)"),
@@ -407,11 +434,36 @@ def eval_behavior(
         out.print(f"{r['gating']:16} {r['behaviours']['mse']:24.4f} {r['motions']['mse']:21.4f} "
                   f"{r['motions']['behaviour_accuracy']:15.1%} {r['motions']['category_accuracy']:14.1%}")
     out.print("(MSE in standardised camera-feature units over the 30 predicted frames; accuracies on held-out "
-              "motions: the behaviour the recogniser reads from the style code, the shot size nearest its layout)")
+              "motions: the behaviour a linear probe reads from the style code, the shot size nearest its layout; "
+              "a clip's behaviour is named by the recogniser, `cinestage eval recogniser`)")
     if trip:
         out.print(f"\nround trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
                   f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
                   f"re-applied layout error {trip['layout_error'] if trip['layout_error'] is None else round(trip['layout_error'], 3)}")
+
+
+@eval_app.command("recogniser")
+def eval_recogniser(
+    checkpoint: str = typer.Option("default", help="'default' (shipped) or a checkpoint path"),
+    per_category: int = typer.Option(5, min=1, help="held-out synthetic shots per behaviour x shot category"),
+) -> None:
+    """Behaviour recognition on held-out duets and cameras: accuracy and confusion, on exact
+    features and with the film analysis's estimation errors."""
+    from cinestage.behavior.recognition import evaluate_recogniser, from_pretrained, held_out_references
+    from cinestage.behavior.synthetic import BEHAVIOURS
+
+    try:
+        recogniser = from_pretrained(checkpoint)
+    except CinestageError as exc:
+        _fail(exc)
+    references = held_out_references(per_category)
+    report = evaluate_recogniser(recogniser, references)
+    out.print(f"{len(references)} held-out references (unseen duets and cameras)")
+    for kind, r in report.items():
+        out.print(f"\n{kind} features: behaviour recognised {r['accuracy']:.1%}")
+        out.print(f"{'true / found':14}" + "".join(f"{b:>12}" for b in BEHAVIOURS))
+        for b, row in zip(BEHAVIOURS, r["confusion"]):
+            out.print(f"{b:14}" + "".join(f"{n:12d}" for n in row))
 
 
 @eval_app.command("feature-net")

@@ -14,7 +14,6 @@ Targets are standardised with statistics stored in the checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 from torch import nn
 
 from cinestage.errors import ModelError
-from cinestage.files import load_torch, save_torch
+from cinestage.files import digest, load_packaged, save_torch
 from cinestage.film.joints2d import CHANNELS, WINDOW
 
 CHARACTER_OUTPUTS = 7
@@ -122,9 +121,8 @@ def shipped_checkpoint() -> Path:
 
 def from_pretrained(path_or_name: str | Path = "default") -> FeatureEstimator:
     """The shipped checkpoint ("default") or a file written by `cinestage train feature-net`."""
-    path = shipped_checkpoint() if str(path_or_name) == "default" else Path(path_or_name)
-    hint = "reinstall cinestage" if str(path_or_name) == "default" else "train one with `cinestage train feature-net`"
-    ckpt = load_torch(path, FORMAT, f"feature-estimation checkpoint not found; {hint}")
+    ckpt, path = load_packaged(path_or_name, "cinestage.film", DEFAULT_CHECKPOINT, FORMAT,
+                               "feature-estimation checkpoint", "cinestage train feature-net")
     try:
         net = FeatureNet()
         net.load_state_dict(ckpt["state_dict"], strict=True)
@@ -134,7 +132,7 @@ def from_pretrained(path_or_name: str | Path = "default") -> FeatureEstimator:
     except Exception as exc:  # torch raises many unrelated types for a damaged file
         raise ModelError(str(path), f"cannot load the feature-estimation checkpoint: {_first_line(exc)}") from None
     info = dict(ckpt.get("info", {}))
-    info["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    info["sha256"] = digest(path)
     return FeatureEstimator(net, mean, std, info)
 
 

@@ -157,7 +157,7 @@ def augment(x: np.ndarray, sizes: np.ndarray, rng: np.random.Generator) -> np.nd
 @dataclass(frozen=True)
 class TrainingConfig:
     shots: int = 600  # projected synthetic shots
-    rendered: int = 24  # rendered duets (x 4 cameras) read back by the pose estimator
+    rendered: int = 72  # rendered duets (x 4 cameras) read back by the pose estimator
     epochs: int = 60
     batch: int = 512
     lr: float = 1e-3

@@ -1,0 +1,61 @@
+"""Reference clips as the film analysis reads them: synthetic 10 s duets of every canonical
+category rendered by the `render` package and read back like a real clip (MoveNet, shots,
+tracking, main pair, the feature network), kept with their category.
+
+The behaviour recogniser learns from these what the analysis really does to a camera's
+features (a drift in phi as the actors turn reads like a swinging camera), which no simple
+noise model reproduces; scripts/readback_errors.py measures the same references' errors.
+Seeds are disjoint from the round trip's (`behaviour_roundtrip.ROUNDTRIP_SEED`) and from the
+synthetic training sets'.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from cinestage.behavior.dataset import CATEGORIES
+from cinestage.behavior.recognition import ReadBack
+from cinestage.behavior.synthetic import SyntheticShot, synthetic_performance, synthetic_shot
+from cinestage.film.analysis import PairChoice, observe
+from cinestage.film.feature_net import FeatureEstimator
+from cinestage.film.pair_features import MainPair, pair_features
+from cinestage.geometry import unwrap_angles
+from cinestage.render.renderer import RenderOptions, render_videos
+
+READBACK_SEED = 5_000_000
+
+
+def readback_pairs(count: int, features: FeatureEstimator, width: int = 480, duration: float = 10.0,
+                   min_frames: int = 60, progress: Callable[[int, int], None] | None = None
+                   ) -> Iterator[tuple[SyntheticShot, MainPair]]:
+    """Reference k (category k mod 24) with the longest main-pair stretch the analysis found in it
+    (references where it found none of `min_frames` are skipped)."""
+    with tempfile.TemporaryDirectory(prefix="cinestage-readback-") as tmp:
+        video = Path(tmp) / "reference.mp4"
+        for k in range(count):
+            behaviour, size = CATEGORIES[k % len(CATEGORIES)].split("/")
+            perf = synthetic_performance(READBACK_SEED + k, duration)
+            shot = synthetic_shot(READBACK_SEED + k, behaviour, size, performance=perf, aspect=16 / 9)
+            render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+            seen = observe(video)
+            pairs = [pair_features(c, seen.info.width, seen.info.height, features)
+                     for c in map(seen.pair, seen.shots) if isinstance(c, PairChoice)]
+            pairs = [p for p in pairs if len(p.frames) >= min_frames]
+            if pairs:
+                yield shot, max(pairs, key=lambda p: len(p.frames))
+            if progress:
+                progress(k + 1, count)
+
+
+def readback_references(count: int, features: FeatureEstimator,
+                        progress: Callable[[int, int], None] | None = None) -> list[ReadBack]:
+    out = []
+    for shot, pair in readback_pairs(count, features, progress=progress):
+        camera = pair.camera.astype(np.float32)
+        camera[:, 4] = unwrap_angles(camera[:, 4])
+        out.append(ReadBack(CATEGORIES.index(f"{shot.behaviour}/{shot.shot}"), camera, pair.character.astype(np.float32)))
+    return out
