@@ -19,4 +19,5 @@ def test_a_rendered_reference_is_read_back_with_its_category():
     truth = shot.camera[pair.frames]
     assert np.abs(np.median(pair.camera[:, :3], 0) - np.median(truth[:, :3], 0)).max() < 0.05  # the layout
     assert abs(np.median(pair.camera[:, 3]) - np.median(truth[:, 3])) < 0.5
-    assert np.allclose(ref.camera[:, :4], pair.camera[:, :4])  # deterministic: the same render, the same reading
+    # The same render read again: the same reading, to within the renderer's and MoveNet's threads.
+    assert np.abs(ref.camera[:, :4] - pair.camera[:, :4]).max() < 0.02

@@ -391,7 +391,7 @@ def train_recogniser(
     out_path: Path = typer.Option(Path("recogniser.pt"), "--out", "-o", help="checkpoint to write"),
     steps: int = typer.Option(3000, min=1),
     per_category: int = typer.Option(60, min=1, help="synthetic shots per behaviour x shot category"),
-    rendered: int = typer.Option(72, min=0, help="references rendered and read back by the film analysis"),
+    rendered: int = typer.Option(120, min=0, help="references rendered and read back by the film analysis"),
     feature_net: str = typer.Option("default", help="feature network reading them back: 'default' (shipped) or a path"),
     seed: int = typer.Option(0, min=0),
 ) -> None:
