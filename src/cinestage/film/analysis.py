@@ -123,9 +123,12 @@ def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator | None,
         detector = ShotDetector(info.fps, options.shot_method, min_shot_frames=options.min_shot_frames,
                                 short_shots=options.short_shots)
         # The input size is chosen on a shot's first frame (decoded at the largest size), and
-        # again every RECHOOSE_FRAMES while nobody has been found: a shot that opens on an empty
-        # stage or a camera far away says nothing about the size its people will need.
+        # again while nobody has been found: a shot that opens on an empty stage or a camera far
+        # away says nothing about the size its people will need. The wait doubles each time
+        # (RECHOOSE_FRAMES, twice that, ...), so a clip without people costs a few choices, not
+        # one every RECHOOSE_FRAMES.
         size, choose_at, chosen_at = fixed, 0 if fixed is None else NEVER, -options.min_shot_frames
+        empty = 0  # choices in a row that found nobody
         total = info.estimated_frames
         for frame in reader:
             cut = detector.feed(frame.index, frame.time, frame.image)
@@ -133,15 +136,15 @@ def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator | None,
                 size, found = choose_input_size(estimator, frame.image, INPUT_SIZES)
                 chosen_at = frame.index
                 if anybody(found):
-                    choose_at, reader.max_side = NEVER, size
+                    choose_at, reader.max_side, empty = NEVER, size, 0
                 else:
-                    choose_at = frame.index + RECHOOSE_FRAMES
+                    choose_at, empty = frame.index + RECHOOSE_FRAMES * 2 ** empty, empty + 1
             else:
                 found = estimator.estimate(frame.image, size)
                 # Whip pans flag many candidate cuts that the detector later merges: choose again
                 # at most once per shortest shot, from the next frame decoded at the largest size.
                 if fixed is None and cut and frame.index - chosen_at >= options.min_shot_frames:
-                    choose_at, reader.max_side = frame.index + 1, max(INPUT_SIZES)
+                    choose_at, reader.max_side, empty = frame.index + 1, max(INPUT_SIZES), 0
             poses.append(found.scaled(info.width / frame.image.shape[1]))
             times.append(frame.time)
             sizes.append(size)
