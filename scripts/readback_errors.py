@@ -20,14 +20,14 @@ from scipy.ndimage import gaussian_filter1d
 from cinestage.film.feature_net import from_pretrained
 from cinestage.geometry import unwrap_angles
 from cinestage.pipeline.readback_references import readback_pairs
+from cinestage.pipeline.rendered_shots import reads_a_first
 
 DRIFT_FRAMES = 16
 
 
 def errors(shot, pair) -> dict:
     # Compare with the labels in the analysis' actor order (it names A the actor left at the start).
-    readings = [shot.labels(pair.frames, a_first) for a_first in (True, False)]
-    camera, character = min(readings, key=lambda r: np.abs(pair.camera[:, 0] - r[0][:, 0]).mean())
+    camera, character = shot.labels(pair.frames, reads_a_first(shot, pair.frames, pair.camera[:, 0], pair.camera[:, 1]))
     phi = unwrap_angles(pair.camera[:, 4]) - unwrap_angles(camera[:, 4])
     out = {}
     for name, e in (("theta", pair.camera[:, 3] - camera[:, 3]), ("phi", (phi + np.pi) % (2 * np.pi) - np.pi),

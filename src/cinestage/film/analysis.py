@@ -135,16 +135,16 @@ def _scan(path: Path, options: AnalysisOptions, estimator: PoseEstimator | None,
             if frame.index >= choose_at:
                 size, found = choose_input_size(estimator, frame.image, INPUT_SIZES)
                 chosen_at = frame.index
-                if anybody(found):
-                    choose_at, reader.max_side, empty = NEVER, size, 0
-                else:
-                    choose_at, empty = frame.index + RECHOOSE_FRAMES * 2 ** empty, empty + 1
+                empty = 0 if anybody(found) else empty + 1
+                choose_at = frame.index + RECHOOSE_FRAMES * 2 ** (empty - 1) if empty else NEVER
             else:
                 found = estimator.estimate(frame.image, size)
                 # Whip pans flag many candidate cuts that the detector later merges: choose again
-                # at most once per shortest shot, from the next frame decoded at the largest size.
+                # at most once per shortest shot.
                 if fixed is None and cut and frame.index - chosen_at >= options.min_shot_frames:
-                    choose_at, reader.max_side, empty = frame.index + 1, max(INPUT_SIZES), 0
+                    choose_at, empty = frame.index + 1, 0
+            # A choice's frame is decoded at the largest size, every other straight to the chosen one.
+            reader.max_side = max(INPUT_SIZES) if frame.index + 1 >= choose_at else size
             poses.append(found.scaled(info.width / frame.image.shape[1]))
             times.append(frame.time)
             sizes.append(size)

@@ -61,7 +61,12 @@ def rendered_pairs(seed: int, cameras: int = 4, duration: float = 10.0, width: i
 def _labelled(shot: SyntheticShot, choice: PairChoice, width: int, height: int) -> RenderedPair:
     _, screen, _ = pair_joints(choice, width, height)
     f = choice.frames
-    known_a = shot.screen[f, 0, HEAD, 0]
-    a_first = np.mean(np.abs(screen[0][:, HEAD, 0] - known_a)) <= np.mean(np.abs(screen[1][:, HEAD, 0] - known_a))
-    camera, character = shot.labels(f, bool(a_first))
+    camera, character = shot.labels(f, reads_a_first(shot, f, screen[0][:, HEAD, 0], screen[1][:, HEAD, 0]))
     return RenderedPair(shot, f, (screen[0], screen[1]), camera[:, 3], camera[:, 4], character)
+
+
+def reads_a_first(shot: SyntheticShot, frames: np.ndarray, a_x: np.ndarray, b_x: np.ndarray) -> bool:
+    """Whether the analysis' actor A (head at screen x `a_x` over `frames`) is the shot's A: its
+    head is nearer A's than the analysis' B is."""
+    known = shot.screen[frames, 0, HEAD, 0]
+    return bool(np.mean(np.abs(a_x - known)) <= np.mean(np.abs(b_x - known)))
