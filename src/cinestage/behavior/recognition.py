@@ -31,7 +31,7 @@ from torch import nn
 from cinestage.behavior.dataset import Sequence, generate
 from cinestage.behavior.synthetic import BEHAVIOURS
 from cinestage.behavior.training import (REFERENCE_STRIDE, EstimationErrors, Normaliser, Sampler, behaviour_of,
-                                         estimation_noise)
+                                         estimation_noise, reference_features)
 from cinestage.errors import ModelError
 from cinestage.files import digest, load_packaged, save_torch
 from cinestage.geometry import unwrap_angles
@@ -113,7 +113,7 @@ class BehaviourRecogniser:
         """(4,) probabilities of BEHAVIOURS for one shot's camera (T, 5) and character (T, 9) features."""
         camera = np.asarray(camera, np.float32).copy()
         camera[:, 4] = unwrap_angles(camera[:, 4])
-        x = self.norm.features(np.asarray(character, np.float32), camera)[::REFERENCE_STRIDE]
+        x = reference_features(self.norm, np.asarray(character, np.float32), camera, limit=None)[0].numpy()
         step = WINDOW // REFERENCE_STRIDE
         last = max(len(x) - step, 0)
         starts = sorted({*range(0, last + 1, step // 2), last})
@@ -128,7 +128,7 @@ class BehaviourRecogniser:
 
     def save(self, path: Path) -> Path:
         return save_torch({"format": FORMAT, "hidden": self.net.hidden, "state_dict": self.net.state_dict(),
-                           "normalisation": {k: np.asarray(v, np.float64).tolist() for k, v in self.norm.as_dict().items()},
+                           "normalisation": self.norm.to_json(),
                            "info": json.loads(json.dumps(self.info))}, path)
 
 

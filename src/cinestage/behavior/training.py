@@ -81,8 +81,8 @@ class Normaliser:
     def from_dict(cls, d: dict) -> "Normaliser":
         return cls(*(np.asarray(d[k], np.float32) for k in ("character_mean", "character_std", "camera_mean", "camera_std")))
 
-    def as_dict(self) -> dict:
-        return {k: np.asarray(v) for k, v in asdict(self).items()}
+    def to_json(self) -> dict:
+        return {k: np.asarray(v, np.float64).tolist() for k, v in asdict(self).items()}
 
     def character(self, x):
         return (x - self.character_mean) / self.character_std
@@ -219,8 +219,9 @@ def closed_loop_past(model: BehaviourModel, code: torch.Tensor, character: torch
     return cams
 
 
-def reference_features(norm: Normaliser, character: np.ndarray, camera: np.ndarray, limit: int = 400) -> torch.Tensor:
-    """(1, L, 14) gating input from a whole sequence: its first `limit` frames, every second one."""
+def reference_features(norm: Normaliser, character: np.ndarray, camera: np.ndarray,
+                       limit: int | None = 400) -> torch.Tensor:
+    """(1, L, 14) gating input from a whole sequence: its first `limit` frames (all with None), every second one."""
     return torch.from_numpy(norm.features(character[:limit:REFERENCE_STRIDE], camera[:limit:REFERENCE_STRIDE])[None])
 
 
@@ -330,7 +331,7 @@ def checkpoint_dir() -> Path:
 
 
 def save(model, norm: Normaliser, info: dict, path: Path) -> None:
-    save_behaviour(model, path, info, norm.as_dict())
+    save_behaviour(model, path, info, norm.to_json())
 
 
 def load(path: Path):

@@ -15,7 +15,6 @@ Targets are standardised with statistics stored in the checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -113,10 +112,6 @@ def decode_outputs(y: np.ndarray) -> FeatureEstimates:
 def encode_targets(theta: np.ndarray, phi: np.ndarray, character: np.ndarray) -> np.ndarray:
     """(N, 10) raw targets: theta, cos phi, sin phi, the first 7 character features."""
     return np.column_stack([theta, np.cos(phi), np.sin(phi), character[:, :CHARACTER_OUTPUTS]]).astype(np.float32)
-
-
-def shipped_checkpoint() -> Path:
-    return Path(str(resources.files("cinestage.film") / "checkpoints" / DEFAULT_CHECKPOINT))
 
 
 def from_pretrained(path_or_name: str | Path = "default") -> FeatureEstimator:
