@@ -8,11 +8,13 @@ import torch
 from cinestage.behavior.dataset import generate
 from cinestage.behavior.recognition import (
     WINDOW,
+    ReadBack,
     RecogniserConfig,
     RecogniserNet,
     evaluate_recogniser,
     from_pretrained,
     held_out_references,
+    _transplanted,
     train_recogniser,
 )
 from cinestage.behavior.synthetic import BEHAVIOURS
@@ -77,6 +79,28 @@ def test_a_short_training_run_saves_and_loads(tmp_path):
     s = sequences[0]
     assert np.allclose(again.probabilities(s.camera, s.character), rec.probabilities(s.camera, s.character), atol=1e-6)
     assert again.info["sequences"] == len(sequences) and len(again.info["sha256"]) == 16
+
+
+def test_training_transplants_the_errors_read_back_references_had(tmp_path):
+    sequences = generate(1, seed=3)[:24]
+    s = sequences[5]
+    # A reference read 0.3 rad off in theta throughout: every transplanted crop carries that offset.
+    error = np.zeros((64, 14), np.float32)
+    error[:, 12] = 0.3
+    read = ReadBack(s.category, s.camera[:64] + error[:, 9:], s.character[:64], error)
+    character, camera = _transplanted(s.character[None, :300:2].copy(), s.camera[None, :300:2].copy(), [error],
+                                      np.random.default_rng(0))
+    assert np.allclose(camera[0, :, 3] - s.camera[:300:2, 3], 0.3, atol=1e-6)
+    assert np.allclose(character[0], s.character[:300:2]) and np.allclose(camera[0, :, :3], s.camera[:300:2, :3])
+    # A changing error shorter than the crop is mirrored in time, never cut or extrapolated.
+    ramp = np.zeros((20, 14), np.float32)
+    ramp[:, 12] = np.linspace(0.0, 1.0, 20)
+    _, camera = _transplanted(s.character[None, :300:2], s.camera[None, :300:2], [ramp], np.random.default_rng(1))
+    added = camera[0, :, 3] - s.camera[:300:2, 3]
+    assert added.min() >= -1e-6 and added.max() <= 1.0 + 1e-6 and np.abs(np.diff(added)).max() < 0.12
+    rec = train_recogniser(RecogniserConfig(steps=10, batch=8, per_category=1, estimated=0.0, transplanted=1.0),
+                           sequences, log=lambda m: None, readbacks=[read])
+    assert rec.info["readbacks"] == 1 and np.isfinite(rec.info["final_loss"])
 
 
 def test_the_net_ignores_padding():

@@ -5,7 +5,8 @@ import numpy as np
 from cinestage.behavior.dataset import CATEGORIES
 from cinestage.behavior.synthetic import synthetic_performance, synthetic_shot
 from cinestage.film.feature_net import from_pretrained
-from cinestage.pipeline.readback_references import READBACK_SEED, readback_references
+from cinestage.film.pair_features import MainPair
+from cinestage.pipeline.readback_references import READBACK_SEED, readback, readback_references
 
 
 def test_a_rendered_reference_is_read_back_with_its_category():
@@ -20,3 +21,27 @@ def test_a_rendered_reference_is_read_back_with_its_category():
     truth = np.median(shot.camera, axis=0)
     assert np.abs(np.median(ref.camera[:, :3], 0) - truth[:3]).max() < 0.05
     assert abs(np.median(ref.camera[:, 3]) - truth[3]) < 0.5
+    assert ref.error.shape == (len(ref.camera), 14) and np.abs(ref.error[:, 13]).max() <= np.pi
+
+
+def _read(shot, frames, camera, character):
+    f = len(frames)
+    return MainPair(0, 0, 1, frames, 0, camera, character, np.ones(f), np.zeros((f, 2), int))
+
+
+def test_a_readings_errors_are_what_it_read_minus_the_truth_in_its_own_actor_order():
+    shot = synthetic_shot(READBACK_SEED + 7, "sin_cos", "medium-left",
+                          performance=synthetic_performance(READBACK_SEED + 7, 4.0), aspect=16 / 9)
+    frames = np.arange(10, 90)
+    camera, character = shot.labels(frames)
+    exact = readback(shot, _read(shot, frames, camera, character))
+    assert np.abs(exact.error).max() < 1e-5 and CATEGORIES[exact.category] == "sin_cos/medium-left"
+    off = camera.copy()
+    off[:, 3] += 0.3
+    off[:, 4] += 2 * np.pi - 0.1  # phi a turn and a little off: its error is the little
+    read = readback(shot, _read(shot, frames, off, character))
+    assert np.allclose(read.error[:, 12], 0.3, atol=1e-5) and np.allclose(read.error[:, 13], -0.1, atol=1e-5)
+    # An analysis that names the actors the other way round is compared with the truth in its order.
+    camera_ba, character_ba = shot.labels(frames, a_first=False)
+    swapped = readback(shot, _read(shot, frames, camera_ba, character_ba))
+    assert np.abs(swapped.error).max() < 1e-5

@@ -83,6 +83,7 @@ class ReadBack:
     category: int
     camera: np.ndarray
     character: np.ndarray
+    error: np.ndarray | None = None  # (T, 14) character then camera features: read minus true, phi wrapped
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class RecogniserConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-5
     decay_every: int = 500  # steps between learning-rate cuts (x 0.7)
-    estimated: float = 0.5  # share of crops carrying the film analysis's estimation errors
+    estimated: float = 0.5  # share of crops carrying the film analysis's estimation errors (READBACK_ERRORS)
+    transplanted: float = 0.0  # share carrying the errors read-back references actually had, when given
     readback: float = 0.25  # share of each batch cropped from read-back references, when given
     seed: int = 0
     threads: int = 1  # see training.BehaviourConfig.threads
@@ -170,6 +172,7 @@ def _train(config: RecogniserConfig, sequences: list[Sequence], readbacks: list[
     read = Sampler([Sequence(r.category, 0, r.character, r.camera, np.zeros(0), np.zeros(0)) for r in readbacks], rng) \
         if readbacks else None
     read_labels = torch.tensor([behaviour_of(r.category) for r in readbacks], dtype=torch.long)
+    errors = [r.error for r in readbacks if r.error is not None and len(r.error) > 1]
     n_read = int(round(config.batch * config.readback)) if read else 0
     net = RecogniserNet(config.hidden)
     opt = torch.optim.Adam(net.parameters(), config.lr, weight_decay=config.weight_decay)
@@ -179,8 +182,12 @@ def _train(config: RecogniserConfig, sequences: list[Sequence], readbacks: list[
     for step in range(config.steps):
         seq = rng.integers(len(sequences), size=config.batch - n_read)
         character, camera, lengths = sampler.references(seq, config.crop)
-        noisy = rng.random(len(seq)) < config.estimated
+        draw = rng.random(len(seq))
+        noisy = draw < config.estimated
         character[noisy], camera[noisy] = estimation_noise(character[noisy], camera[noisy], rng, READBACK_ERRORS)
+        if errors:
+            moved = (draw >= config.estimated) & (draw < config.estimated + config.transplanted)
+            character[moved], camera[moved] = _transplanted(character[moved], camera[moved], errors, rng)
         target = labels[seq]
         if n_read:
             picked = rng.integers(len(readbacks), size=n_read)
@@ -198,6 +205,22 @@ def _train(config: RecogniserConfig, sequences: list[Sequence], readbacks: list[
     info = {"config": asdict(config), "sequences": len(sequences), "readbacks": len(readbacks), "seconds": round(time.perf_counter() - start, 1),
             "final_loss": float(np.mean(curve[-250:]))}
     return BehaviourRecogniser(net, norm, info)
+
+
+def _transplanted(character: np.ndarray, camera: np.ndarray, errors: list[np.ndarray], rng: np.random.Generator):
+    """Crops (B, L, .) after the stride, each plus a stretch of one read-back reference's errors
+    (mirrored in time where the crop outlasts them): real drift and wobble, correlated across the
+    features as the analysis makes them, on shots whose true features are known."""
+    character, camera = character.copy(), camera.copy()
+    frames = np.arange(character.shape[1]) * REFERENCE_STRIDE
+    for i, j in enumerate(rng.integers(len(errors), size=len(character))):
+        e = errors[j]
+        start = rng.integers(max(len(e) - frames[-1] - 1, 0) + 1)
+        at = (start + frames) % (2 * len(e) - 2)
+        at = np.where(at < len(e), at, 2 * len(e) - 2 - at)
+        character[i] += e[at, :character.shape[2]]
+        camera[i] += e[at, character.shape[2]:]
+    return character, camera
 
 
 def _stack(a, b):

@@ -24,6 +24,7 @@ from cinestage.film.analysis import PairChoice, observe
 from cinestage.film.feature_net import FeatureEstimator
 from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.geometry import unwrap_angles
+from cinestage.pipeline.rendered_shots import reads_a_first
 from cinestage.render.renderer import RenderOptions, render_videos
 
 READBACK_SEED = 5_000_000
@@ -53,9 +54,16 @@ def readback_pairs(count: int, features: FeatureEstimator, width: int = 480, dur
 
 def readback_references(count: int, features: FeatureEstimator,
                         progress: Callable[[int, int], None] | None = None) -> list[ReadBack]:
-    out = []
-    for shot, pair in readback_pairs(count, features, progress=progress):
-        camera = pair.camera.astype(np.float32)
-        camera[:, 4] = unwrap_angles(camera[:, 4])
-        out.append(ReadBack(CATEGORIES.index(f"{shot.behaviour}/{shot.shot}"), camera, pair.character.astype(np.float32)))
-    return out
+    return [readback(shot, pair) for shot, pair in readback_pairs(count, features, progress=progress)]
+
+
+def readback(shot: SyntheticShot, pair: MainPair) -> ReadBack:
+    """The pair's features as read, and their errors against the shot's true features (in the
+    analysis' actor order: it names A the actor on the left at the start)."""
+    camera = pair.camera.astype(np.float32)
+    camera[:, 4] = unwrap_angles(camera[:, 4])
+    true_camera, true_character = shot.labels(pair.frames, reads_a_first(shot, pair.frames, pair.camera[:, 0], pair.camera[:, 1]))
+    error = np.concatenate([pair.character - true_character, pair.camera - true_camera], 1)
+    error[:, -1] = (error[:, -1] + np.pi) % (2 * np.pi) - np.pi
+    return ReadBack(CATEGORIES.index(f"{shot.behaviour}/{shot.shot}"), camera, pair.character.astype(np.float32),
+                    error.astype(np.float32))
