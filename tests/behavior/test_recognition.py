@@ -37,7 +37,11 @@ def test_the_shipped_recogniser_names_unseen_references(shipped, unseen):
     assert report["exact"]["accuracy"] >= 0.9, report["exact"]
     assert report["estimated"]["accuracy"] >= 0.8, report["estimated"]
     confusion = np.array(report["exact"]["confusion"])
-    assert confusion.shape == (4, 4) and confusion.sum() == len(unseen)
+    assert confusion.shape == (4, 4) and confusion.sum() == len(unseen) and "read back" not in report
+    # References read back are scored as they are: exact ones score what the exact features do.
+    read = evaluate_recogniser(shipped, unseen[:8], readbacks=[ReadBack(s.category, s.camera, s.character) for s in unseen[:8]])
+    assert read["read back"]["confusion"] == evaluate_recogniser(shipped, unseen[:8])["exact"]["confusion"]
+    assert read["read back"]["references"] == 8
 
 
 def test_every_behaviour_is_told_from_a_still_camera(shipped, unseen):

@@ -201,14 +201,16 @@ def test_train_then_evaluate_the_recogniser(env, tmp_path):
     assert run.returncode == 0, run.stderr
     said = " ".join(run.stdout.split())  # the console wraps long lines
     assert said.startswith(f"wrote {out} (24 sequences, 0 read back, ") and out.stat().st_size > 10_000
-    run = _cinestage(env, "eval", "recogniser", "--per-category", "1")
+    run = _cinestage(env, "eval", "recogniser", "--per-category", "1", "--rendered", "1")
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0] == "24 held-out references (unseen duets and cameras)"
-    exact = next(line for line in lines if line.startswith("exact features: behaviour recognised"))
+    exact = next(line for line in lines if line.startswith("exact features (24 references): behaviour recognised"))
     assert float(exact.split()[-1].rstrip("%")) >= 90.0  # the shipped recogniser
+    assert any(line.startswith("read back features (1 references): behaviour recognised") for line in lines)
     rows = [line.split() for line in lines if line.split() and line.split()[0] in ("direct", "relative", "sin_cos", "side_track")]
-    assert len(rows) == 8 and sum(int(n) for r in rows[:4] for n in r[1:]) == 24  # two 4x4 confusion tables
+    assert len(rows) == 12 and sum(int(n) for r in rows[:4] for n in r[1:]) == 24  # three 4x4 confusion tables
+    assert sum(int(n) for r in rows[8:] for n in r[1:]) == 1
 
 
 def test_recogniser_mistakes_are_one_line(env, tmp_path):

@@ -237,18 +237,22 @@ def held_out_references(per_category: int = 5, seed: int = 900) -> list[Sequence
     return generate(per_category, seed=seed, motion_seed=seed)
 
 
-def evaluate_recogniser(recogniser: BehaviourRecogniser, sequences: list[Sequence], seed: int = 123) -> dict:
-    """Accuracy and confusion (rows: true behaviour, columns: recognised) on exact features and
-    on the same sequences carrying the film analysis's estimation errors."""
+def evaluate_recogniser(recogniser: BehaviourRecogniser, sequences: list[Sequence], seed: int = 123,
+                        readbacks: list[ReadBack] = ()) -> dict:
+    """Accuracy and confusion (rows: true behaviour, columns: recognised) on exact features, on
+    the same sequences carrying the film analysis's estimation errors and, when given, on
+    references the film analysis read back."""
     rng = np.random.default_rng(seed)
+    exact = [(s.category, s.character, s.camera) for s in sequences]
+    noisy = [(c, *(a[0] for a in estimation_noise(h[None], m[None], rng, READBACK_ERRORS))) for c, h, m in exact]
+    kinds = {"exact": exact, "estimated": noisy, "read back": [(r.category, r.character, r.camera) for r in readbacks]}
     out = {}
-    for kind in ("exact", "estimated"):
+    for kind, references in kinds.items():
+        if not references:
+            continue
         confusion = np.zeros((len(BEHAVIOURS), len(BEHAVIOURS)), int)
-        for s in sequences:
-            character, camera = s.character, s.camera
-            if kind == "estimated":
-                character, camera = (a[0] for a in estimation_noise(character[None], camera[None], rng, READBACK_ERRORS))
-            found = BEHAVIOURS.index(recogniser.behaviour(camera, character))
-            confusion[behaviour_of(s.category), found] += 1
-        out[kind] = {"accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)), "confusion": confusion.tolist()}
+        for category, character, camera in references:
+            confusion[behaviour_of(category), BEHAVIOURS.index(recogniser.behaviour(camera, character))] += 1
+        out[kind] = {"accuracy": float(np.trace(confusion) / confusion.sum()), "confusion": confusion.tolist(),
+                     "references": len(references)}
     return out

@@ -446,21 +446,29 @@ def eval_behavior(
 def eval_recogniser(
     checkpoint: str = typer.Option("default", help="'default' (shipped) or a checkpoint path"),
     per_category: int = typer.Option(5, min=1, help="held-out synthetic shots per behaviour x shot category"),
+    rendered: int = typer.Option(0, min=0, help="also render this many held-out references and read them back "
+                                               "like real clips (about 15 s each)"),
+    feature_net: str = typer.Option("default", help="feature network reading them back: 'default' (shipped) or a path"),
 ) -> None:
     """Behaviour recognition on held-out duets and cameras: accuracy and confusion, on exact
-    features and with the film analysis's estimation errors."""
+    features, with the film analysis's estimation errors and, with --rendered, on references the
+    film analysis read back."""
     from cinestage.behavior.recognition import evaluate_recogniser, from_pretrained, held_out_references
     from cinestage.behavior.synthetic import BEHAVIOURS
+    from cinestage.film.feature_net import from_pretrained as feature_net_from_pretrained
+    from cinestage.pipeline.readback_references import HELD_OUT, readback_references
 
     try:
         recogniser = from_pretrained(checkpoint)
+        readbacks = readback_references(rendered, feature_net_from_pretrained(feature_net), first=HELD_OUT,
+                                        progress=lambda i, n: err.print(f"read back {i}/{n}")) if rendered else []
     except CinestageError as exc:
         _fail(exc)
     references = held_out_references(per_category)
-    report = evaluate_recogniser(recogniser, references)
+    report = evaluate_recogniser(recogniser, references, readbacks=readbacks)
     out.print(f"{len(references)} held-out references (unseen duets and cameras)")
     for kind, r in report.items():
-        out.print(f"\n{kind} features: behaviour recognised {r['accuracy']:.1%}")
+        out.print(f"\n{kind} features ({r['references']} references): behaviour recognised {r['accuracy']:.1%}")
         out.print(f"{'true / found':14}" + "".join(f"{b:>12}" for b in BEHAVIOURS))
         for b, row in zip(BEHAVIOURS, r["confusion"]):
             out.print(f"{b:14}" + "".join(f"{n:12d}" for n in row))

@@ -28,16 +28,17 @@ from cinestage.pipeline.rendered_shots import reads_a_first
 from cinestage.render.renderer import RenderOptions, render_videos
 
 READBACK_SEED = 5_000_000
+HELD_OUT = 100_000  # first reference index evaluation reads back: training reads back 0, 1, 2, ...
 
 
 def readback_pairs(count: int, features: FeatureEstimator, width: int = 480, duration: float = 10.0,
-                   min_frames: int = 60, progress: Callable[[int, int], None] | None = None
+                   min_frames: int = 60, progress: Callable[[int, int], None] | None = None, first: int = 0
                    ) -> Iterator[tuple[SyntheticShot, MainPair]]:
-    """Reference k (category k mod 24) with the longest main-pair stretch the analysis found in it
-    (references where it found none of `min_frames` are skipped)."""
+    """References first..first+count-1, reference k (category k mod 24) with the longest main-pair
+    stretch the analysis found in it (references where it found none of `min_frames` are skipped)."""
     with tempfile.TemporaryDirectory(prefix="cinestage-readback-") as tmp:
         video = Path(tmp) / "reference.mp4"
-        for k in range(count):
+        for i, k in enumerate(range(first, first + count)):
             behaviour, size = CATEGORIES[k % len(CATEGORIES)].split("/")
             perf = synthetic_performance(READBACK_SEED + k, duration)
             shot = synthetic_shot(READBACK_SEED + k, behaviour, size, performance=perf, aspect=16 / 9)
@@ -49,12 +50,12 @@ def readback_pairs(count: int, features: FeatureEstimator, width: int = 480, dur
             if pairs:
                 yield shot, max(pairs, key=lambda p: len(p.frames))
             if progress:
-                progress(k + 1, count)
+                progress(i + 1, count)
 
 
-def readback_references(count: int, features: FeatureEstimator,
-                        progress: Callable[[int, int], None] | None = None) -> list[ReadBack]:
-    return [readback(shot, pair) for shot, pair in readback_pairs(count, features, progress=progress)]
+def readback_references(count: int, features: FeatureEstimator, progress: Callable[[int, int], None] | None = None,
+                        first: int = 0) -> list[ReadBack]:
+    return [readback(shot, pair) for shot, pair in readback_pairs(count, features, progress=progress, first=first)]
 
 
 def readback(shot: SyntheticShot, pair: MainPair) -> ReadBack:
