@@ -85,6 +85,9 @@ class ReadBack:
     character: np.ndarray
     error: np.ndarray | None = None  # (T, 14) character then camera features: read minus true, phi wrapped
 
+    def __len__(self) -> int:
+        return len(self.camera)
+
 
 @dataclass(frozen=True)
 class RecogniserConfig:
@@ -168,9 +171,7 @@ def _train(config: RecogniserConfig, sequences: list[Sequence], readbacks: list[
     norm = Normaliser.fit(sequences)
     sampler = Sampler(sequences, rng)
     labels = torch.tensor([behaviour_of(s.category) for s in sequences])
-    # Read-back references ride in the sampler as sequences of their own (no 3D joints needed).
-    read = Sampler([Sequence(r.category, 0, r.character, r.camera, np.zeros(0), np.zeros(0)) for r in readbacks], rng) \
-        if readbacks else None
+    read = Sampler(readbacks, rng) if readbacks else None
     read_labels = torch.tensor([behaviour_of(r.category) for r in readbacks], dtype=torch.long)
     errors = [r.error for r in readbacks if r.error is not None and len(r.error) > 1]
     n_read = int(round(config.batch * config.readback)) if read else 0

@@ -99,9 +99,10 @@ class Normaliser:
 
 
 class Sampler:
-    """Random training windows and reference crops from a list of sequences (raw units)."""
+    """Random training windows and reference crops from a list of sequences (raw units): anything
+    with per-frame character and camera arrays (a Sequence, a recognition.ReadBack)."""
 
-    def __init__(self, sequences: list[Sequence], rng: np.random.Generator):
+    def __init__(self, sequences: list, rng: np.random.Generator):
         self.sequences, self.rng = sequences, rng
         self.character = np.concatenate([s.character for s in sequences])
         self.camera = np.concatenate([s.camera for s in sequences])
