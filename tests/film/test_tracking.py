@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import av
@@ -213,23 +212,14 @@ def test_track_at():
     assert track.at(9) is None and track.at(50) is None
 
 
-def test_tracking_is_fast():
+def test_six_drifting_people_stay_six_tracks():
+    # Tracking speed is film_throughput's figure (benchmarks/), not a timed test.
     rng = np.random.default_rng(3)
     starts = np.linspace(100, 1150, 6)
     drift = np.cumsum(rng.normal(0, 3, (300, 6)), axis=0)
     poses = [frame(*(person(x, top=200 + 20 * i, rng=rng) for i, x in enumerate(starts + drift[f])))
              for f in range(300)]
-    track_all(poses)
-    best = min(_timed(lambda: track_all(poses)) for _ in range(3))
     assert len(track_all(poses)) == 6
-    # ~25 ms on a 2-core machine; the bound leaves room for a loaded one.
-    assert best < 0.15, f"{best * 1e3:.0f} ms for 300 frames of 6 people"
-
-
-def _timed(function) -> float:
-    start = time.perf_counter()
-    function()
-    return time.perf_counter() - start
 
 
 # --- real clips ---------------------------------------------------------------------------------
