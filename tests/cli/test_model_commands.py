@@ -220,3 +220,6 @@ def test_recogniser_mistakes_are_one_line(env, tmp_path):
     _one_line_error(_cinestage(env, "train", "recogniser", "--rendered", "1", "--feature-net", str(junk), "--out",
                                str(tmp_path / "r.pt")), str(junk))
     assert not (tmp_path / "r.pt").exists()
+    _one_line_error(_cinestage(env, "train", "recogniser", "--rendered", "0", "--estimated", "0.6", "--transplanted",
+                               "0.5", "--out", str(tmp_path / "r.pt")), "--transplanted", "more than all the synthetic crops")
+    assert not (tmp_path / "r.pt").exists()

@@ -393,6 +393,9 @@ def train_recogniser(
     per_category: int = typer.Option(60, min=1, help="synthetic shots per behaviour x shot category"),
     rendered: int = typer.Option(120, min=0, help="references rendered and read back by the film analysis"),
     feature_net: str = typer.Option("default", help="feature network reading them back: 'default' (shipped) or a path"),
+    estimated: float = typer.Option(0.5, min=0.0, max=1.0, help="share of synthetic crops with simulated estimation errors"),
+    transplanted: float = typer.Option(0.0, min=0.0, max=1.0, help="share of synthetic crops carrying a read-back "
+                                                                   "reference's real errors"),
     seed: int = typer.Option(0, min=0),
 ) -> None:
     """Train the behaviour recogniser (which canonical behaviour shot a reference) on synthetic
@@ -401,11 +404,16 @@ def train_recogniser(
     from cinestage.film.feature_net import from_pretrained
     from cinestage.pipeline.readback_references import readback_references
 
+    if estimated + transplanted > 1.0:
+        _fail(CinestageError("--transplanted", f"{estimated} estimated + {transplanted} transplanted is more than "
+                                               "all the synthetic crops (at most 1)"))
     log = lambda m: err.print(m, markup=False)  # noqa: E731
     try:
         features = from_pretrained(feature_net)
         readbacks = readback_references(rendered, features, progress=lambda i, n: log(f"read back {i}/{n}")) if rendered else []
-        recogniser = train(RecogniserConfig(per_category=per_category, steps=steps, seed=seed), log=log, readbacks=readbacks)
+        config = RecogniserConfig(per_category=per_category, steps=steps, estimated=estimated, transplanted=transplanted,
+                                  seed=seed)
+        recogniser = train(config, log=log, readbacks=readbacks)
         recogniser.save(out_path)
     except CinestageError as exc:
         _fail(exc)
