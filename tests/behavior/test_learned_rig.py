@@ -64,3 +64,24 @@ def test_bad_style_files_are_camera_errors(tmp_path):
     (spec,) = parse_cameras({"cameras": [{"name": "c", "rig": "learned", "style": str(tmp_path / "junk.json")}]}, "c.yaml")
     with pytest.raises(CameraError, match="not a cinestage style file"):
         build_track(spec, perf, 16 / 9)
+
+
+def test_a_learned_camera_never_stands_in_the_proscenium_arch(model):
+    """The style `cinestage shoot` read from the basketball clip (mmaction2_test_video_structuralize),
+    re-applied to the demo duet: its roll-out rises over the arch as the actors cross, and the
+    camera had filmed the inside of the arch's header for a few frames."""
+    from cinestage.behavior.style import Style
+    from cinestage.camera.spec import learned_track
+    from cinestage.stage.performance import set_pieces
+
+    style = Style("lstm-sa3", np.array([0.0035, 0.0038, 0.0053, 0.4711, 0.001, 0.4877, 0.0124, 0.0021, 0.0131]),
+                  np.array([-0.1138, 0.3575, 0.0128, 2.5141, -0.0079]), "side_track/medium-mid")
+    perf = demo_performance(12.0, 25.0)
+    track = learned_track("basketball", style, model, perf, 16 / 9)
+    p = track.positions
+    for centre, size in set_pieces(perf.venue):
+        assert not np.all((p > centre - size / 2) & (p < centre + size / 2), axis=1).any()
+    # It stays above the arch's header height there, so the move is what kept it out.
+    assert p[:, 2].max() > 8.0
+    # The heads stay where the layout puts them.
+    assert np.abs(layout(track, perf)[25:-25] - style.start[:3]).mean() < 0.1

@@ -25,7 +25,7 @@ from cinestage.geometry import (
     smooth_pose_track,
 )
 from cinestage.stage.features import character_features, facing_direction
-from cinestage.stage.performance import Actor, Performance, house_bounds, lowest_view
+from cinestage.stage.performance import Actor, Performance, house_bounds, lowest_view, set_pieces
 
 if TYPE_CHECKING:
     from cinestage.behavior.style import Style, StyleModel
@@ -127,6 +127,13 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
         # its forward axis instead swung the heads by 0.13 in screen y at steep angles.
         r = level_aim(p, (ha + hb) / 2, (pa + pb) / 2, s.fov_y, s.aspect)
     p, r = _smooth_segments(p, r, swap, smooth)
+    # Smoothing can carry a path that went round the arch back into it for a frame or two.
+    clear = _out_of_the_set(s.performance.venue, p, (ha + hb) / 2, 0.05)
+    moved = np.any(clear != p, axis=1)
+    if moved.any():
+        p = clear
+        r[moved] = level_aim(p[moved], ((ha + hb) / 2)[moved], (pa + pb) / 2 if pa.ndim == 1 else ((pa + pb) / 2)[moved],
+                             s.fov_y, s.aspect)
     layout = {"screen_a": pa.tolist(), "screen_b": pb.tolist()} if pa.ndim == 1 else {}
     return s.track(name, rig, p, r, **layout, **params)
 
@@ -175,12 +182,14 @@ def _fit_layout(s: Shooting, ha, hb, pa, pb, theta, phi, margin: float = 0.5, st
 def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
     steep angle from below) or low among the seats, where the rows in front hide the stage,
-    move to the nearest point inside and above them, and aim so
-    A is still exactly at its screen point and B as near to its own as that position allows."""
+    move to the nearest point inside and above them; in the proscenium arch, they move in
+    toward the pair until clear of it. They aim so A is still exactly at its screen point and
+    B as near to its own as that position allows."""
     lo, hi = house_bounds(s.performance.venue)
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
     inside = np.clip(p, lo, hi - margin)
     inside[:, 2] = np.maximum(inside[:, 2], lowest_view(s.performance.venue, inside[:, 1]))
+    inside = _out_of_the_set(s.performance.venue, inside, (ha + hb) / 2, margin)
     moved = np.any(inside != p, axis=1)
     if not moved.any():
         return p, r
@@ -188,6 +197,24 @@ def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     pick = lambda v: v[moved] if np.ndim(v) == 2 else v  # noqa: E731  (a per-frame or a fixed screen point)
     r[moved] = orientation_for_screen(inside[moved], ha[moved], hb[moved], pick(pa), pick(pb), s.fov_y, s.aspect)
     return inside, r
+
+
+def _out_of_the_set(venue, p: np.ndarray, target: np.ndarray, margin: float) -> np.ndarray:
+    """(T, 3) camera positions moved along their view of `target` (T, 3) out of the set pieces
+    they stand in (each grown by `margin`): a camera in the arch's header had filmed its inside."""
+    p = p.copy()
+    for _ in range(2):  # the arch's boxes touch: leaving one may enter the next
+        for centre, size in set_pieces(venue):
+            lo, hi = centre - size / 2 - margin, centre + size / 2 + margin
+            inside = np.all((p > lo) & (p < hi), axis=1)
+            if not inside.any():
+                continue
+            d = _unit(target[inside] - p[inside])
+            safe = np.where(np.abs(d) > 1e-9, d, 1e-9)
+            # Distance along d to the face it leaves by: the nearest of the three faces ahead.
+            exit_t = np.min(np.where(safe > 0, hi - p[inside], lo - p[inside]) / safe, axis=1)
+            p[inside] += d * (exit_t[:, None] + 1e-3)
+    return p
 
 
 def _smooth_segments(p: np.ndarray, r: np.ndarray, swap: np.ndarray, radius: int):

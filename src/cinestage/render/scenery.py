@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cinestage.render.meshes import Mesh, box, cylinder
-from cinestage.stage.performance import FIRST_ROW_GAP, ROW_PITCH, ROW_RISE, Light, Venue, house_bounds
+from cinestage.stage.performance import FIRST_ROW_GAP, ROW_PITCH, ROW_RISE, Light, Venue, house_bounds, set_pieces
 
 
 def _block(size, centre, rgb, cell: float | None = 1.0) -> Mesh:
@@ -60,19 +60,10 @@ def _wings(v: Venue) -> list[Mesh]:
 
 
 def _proscenium(v: Venue) -> list[Mesh]:
-    w, d, top = v.stage_width, v.stage_depth, v.proscenium_height
-    y = -d / 2 + 0.6
     frame = (0.30, 0.22, 0.10)
     legs = np.multiply(v.curtain_colour, 0.8)
-    return [
-        _block((1.2, 0.5, top + 2.5), (-w / 2 - 0.6, y, (top + 2.5) / 2 - 0.5), frame),
-        _block((1.2, 0.5, top + 2.5), (w / 2 + 0.6, y, (top + 2.5) / 2 - 0.5), frame),
-        _block((w + 2.4, 0.5, 2.0), (0.0, y, top + 1.0), frame),
-        # The house curtain, drawn open, hangs in the wings just inside the arch.
-        _block((0.9, 0.15, top), (-w / 2 + 0.45, y + 0.35, top / 2), legs),
-        _block((0.9, 0.15, top), (w / 2 - 0.45, y + 0.35, top / 2), legs),
-        _block((w, 0.15, 0.9), (0.0, y + 0.35, top - 0.45), legs),
-    ]
+    # The arch (two legs and a header), then the house curtain, drawn open, in the wings inside it.
+    return [_block(size, centre, rgb) for (centre, size), rgb in zip(set_pieces(v), [frame] * 3 + [legs] * 3)]
 
 
 def _auditorium(v: Venue) -> list[Mesh]:

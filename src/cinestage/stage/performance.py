@@ -62,6 +62,21 @@ def house_bounds(v: Venue) -> tuple[np.ndarray, np.ndarray]:
     return np.array([-half, front, -v.stage_height]), np.array([half, back, v.proscenium_height + 8.0])
 
 
+def set_pieces(v: Venue) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The solid parts of the set above the stage floor, as (centre, size) boxes in metres: the
+    proscenium arch's two legs and header, then the house curtain drawn open inside it (two
+    legs and a border). The renderer builds them from here; cameras must not stand in them."""
+    w, top = v.stage_width, v.proscenium_height
+    y = -v.stage_depth / 2 + 0.6
+    boxes = [((-w / 2 - 0.6, y, (top + 2.5) / 2 - 0.5), (1.2, 0.5, top + 2.5)),
+             ((w / 2 + 0.6, y, (top + 2.5) / 2 - 0.5), (1.2, 0.5, top + 2.5)),
+             ((0.0, y, top + 1.0), (w + 2.4, 0.5, 2.0)),
+             ((-w / 2 + 0.45, y + 0.35, top / 2), (0.9, 0.15, top)),
+             ((w / 2 - 0.45, y + 0.35, top / 2), (0.9, 0.15, top)),
+             ((0.0, y + 0.35, top - 0.45), (w, 0.15, 0.9))]
+    return [(np.array(c, float), np.array(size, float)) for c, size in boxes]
+
+
 FIRST_ROW_GAP = 2.5  # metres from the stage front to the first row of seats
 ROW_PITCH, ROW_RISE = 1.0, 0.28  # the seating's row spacing and rake
 
