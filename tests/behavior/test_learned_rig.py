@@ -66,10 +66,10 @@ def test_bad_style_files_are_camera_errors(tmp_path):
         build_track(spec, perf, 16 / 9)
 
 
-def test_a_learned_camera_never_stands_in_the_proscenium_arch(model):
+def test_a_learned_camera_never_films_the_proscenium_arch(model):
     """The style `cinestage shoot` read from the basketball clip (mmaction2_test_video_structuralize),
     re-applied to the demo duet: its roll-out rises over the arch as the actors cross, and the
-    camera had filmed the inside of the arch's header for a few frames."""
+    camera had filmed the inside of the arch's header for a few frames, then its front."""
     from cinestage.behavior.style import Style
     from cinestage.camera.spec import learned_track
     from cinestage.stage.performance import set_pieces
@@ -79,9 +79,15 @@ def test_a_learned_camera_never_stands_in_the_proscenium_arch(model):
     perf = demo_performance(12.0, 25.0)
     track = learned_track("basketball", style, model, perf, 16 / 9)
     p = track.positions
+    heads = (perf.actors[0].head() + perf.actors[1].head()) / 2
     for centre, size in set_pieces(perf.venue):
-        assert not np.all((p > centre - size / 2) & (p < centre + size / 2), axis=1).any()
-    # It stays above the arch's header height there, so the move is what kept it out.
-    assert p[:, 2].max() > 8.0
-    # The heads stay where the layout puts them.
+        lo, hi = centre - size / 2, centre + size / 2
+        assert not np.all((p > lo) & (p < hi), axis=1).any()
+        # Nor does the piece stand between the camera and the pair (slab test on the segment).
+        d = np.where(np.abs(heads - p) > 1e-12, heads - p, 1e-12)
+        t1, t2 = (lo - p) / d, (hi - p) / d
+        near, far = np.minimum(t1, t2).max(axis=1), np.maximum(t1, t2).min(axis=1)
+        assert not ((near < far) & (far > 0) & (near < 1)).any()
+    # Still the roll-out's high angle (4.7 m over the stage as the duet ends), from inside the arch.
+    assert p[:, 2].max() > 4.5
     assert np.abs(layout(track, perf)[25:-25] - style.start[:3]).mean() < 0.1

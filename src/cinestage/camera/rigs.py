@@ -127,7 +127,7 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
         # its forward axis instead swung the heads by 0.13 in screen y at steep angles.
         r = level_aim(p, (ha + hb) / 2, (pa + pb) / 2, s.fov_y, s.aspect)
     p, r = _smooth_segments(p, r, swap, smooth)
-    # Smoothing can carry a path that went round the arch back into it for a frame or two.
+    # Smoothing can carry a path that went round the arch back behind it for a frame or two.
     clear = _out_of_the_set(s.performance.venue, p, (ha + hb) / 2, 0.05)
     moved = np.any(clear != p, axis=1)
     if moved.any():
@@ -182,8 +182,8 @@ def _fit_layout(s: Shooting, ha, hb, pa, pb, theta, phi, margin: float = 0.5, st
 def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
     steep angle from below) or low among the seats, where the rows in front hide the stage,
-    move to the nearest point inside and above them; in the proscenium arch, they move in
-    toward the pair until clear of it. They aim so A is still exactly at its screen point and
+    move to the nearest point inside and above them; where the proscenium arch stands in or
+    in front of them, they move in toward the pair until past it. They aim so A is still exactly at its screen point and
     B as near to its own as that position allows."""
     lo, hi = house_bounds(s.performance.venue)
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
@@ -200,20 +200,23 @@ def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
 
 
 def _out_of_the_set(venue, p: np.ndarray, target: np.ndarray, margin: float) -> np.ndarray:
-    """(T, 3) camera positions moved along their view of `target` (T, 3) out of the set pieces
-    they stand in (each grown by `margin`): a camera in the arch's header had filmed its inside."""
+    """(T, 3) camera positions moved along their view of `target` (T, 3) past the set pieces (each
+    grown by `margin`) that they stand in or that stand between them and it: a camera that rose
+    over the arch as the actors crossed had filmed the inside of its header, then its front."""
     p = p.copy()
-    for _ in range(2):  # the arch's boxes touch: leaving one may enter the next
+    for _ in range(2):  # the arch's boxes touch: passing one may meet the next
         for centre, size in set_pieces(venue):
             lo, hi = centre - size / 2 - margin, centre + size / 2 + margin
-            inside = np.all((p > lo) & (p < hi), axis=1)
-            if not inside.any():
-                continue
-            d = _unit(target[inside] - p[inside])
-            safe = np.where(np.abs(d) > 1e-9, d, 1e-9)
-            # Distance along d to the face it leaves by: the nearest of the three faces ahead.
-            exit_t = np.min(np.where(safe > 0, hi - p[inside], lo - p[inside]) / safe, axis=1)
-            p[inside] += d * (exit_t[:, None] + 1e-3)
+            d = target - p
+            length = np.linalg.norm(d, axis=1)
+            u = d / np.maximum(length, 1e-9)[:, None]
+            u = np.where(np.abs(u) > 1e-9, u, 1e-9)
+            t1, t2 = (lo - p) / u, (hi - p) / u
+            near, far = np.minimum(t1, t2).max(axis=1), np.maximum(t1, t2).min(axis=1)
+            # Blocked: the view enters the box before it reaches the pair and leaves it in front
+            # of them (a pair standing in the grown box itself is left to the margin).
+            blocked = (near < far) & (far > 0) & (near < length) & (far < length - margin)
+            p[blocked] += u[blocked] * (far[blocked, None] + 1e-3)
     return p
 
 
