@@ -183,8 +183,8 @@ def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
     steep angle from below) or low among the seats, where the rows in front hide the stage,
     move to the nearest point inside and above them; where the proscenium arch stands in or
-    in front of them, they move in toward the pair until past it. They aim so A is still exactly at its screen point and
-    B as near to its own as that position allows."""
+    in front of them, they move in toward the pair until past it. They aim so A is still
+    exactly at its screen point and B as near to its own as that position allows."""
     lo, hi = house_bounds(s.performance.venue)
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
     inside = np.clip(p, lo, hi - margin)
