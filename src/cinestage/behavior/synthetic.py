@@ -111,9 +111,11 @@ def synthetic_shot(seed: int, behaviour: str | None = None, shot: str | None = N
     s = Shooting(perf, perf.actors[0], perf.actors[1], aspect, fov_y)
     alpha = float(screen_angle(*layout.points(), fov_y, aspect))
     span = 2 * (np.pi - alpha)
+    # The pure Toric path (clear_view off): a production camera moves in past the proscenium arch,
+    # but a behaviour's examples must not carry those dodges (they jump several metres).
     track = behaviour_rig(s, f"{behaviour}-{shot}-{seed}", behaviour, layout, theta0=float(rng.uniform(0.3, 0.7) * span),
                           phi0=float(rng.uniform(-0.25, 0.6)), amplitude_deg=float(rng.uniform(10.0, 35.0)),
-                          period=float(rng.uniform(6.0, 16.0)))
+                          period=float(rng.uniform(6.0, 16.0)), clear_view=False)
     return _measure(seed, behaviour, shot, perf, track)
 
 

@@ -112,23 +112,24 @@ def follow(s: Shooting, name: str, position, actor: Actor, dead_zone: float, sti
 
 
 def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth: int = 10, level: bool = False,
-          **params) -> CameraTrack:
+          clear_view: bool = True, **params) -> CameraTrack:
     """Heads of A and B at screen points pa, pb ((2,) or per frame (T, 2)), from Toric angles
     theta, phi per frame. level: no roll (the horizon stays level, the layout a little less exact
-    when the heads are at different heights)."""
+    when the heads are at different heights). clear_view: move in past the proscenium arch where
+    it would stand in the camera's way (off: the pure Toric path, for synthetic references)."""
     ha, hb, swap = _audience_order(*s.heads())
     pa, pb = np.asarray(pa, float), np.asarray(pb, float)
     alpha = screen_angle(pa, pb, s.fov_y, s.aspect)
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
     p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
-    p, r = _keep_inside(s, p, r, ha, hb, pa, pb)
+    p, r = _keep_inside(s, p, r, ha, hb, pa, pb, clear_view)
     if level:
         # No roll, and the heads' midpoint kept at the layout's: levelling the Toric view about
         # its forward axis instead swung the heads by 0.13 in screen y at steep angles.
         r = level_aim(p, (ha + hb) / 2, (pa + pb) / 2, s.fov_y, s.aspect)
     p, r = _smooth_segments(p, r, swap, smooth)
     # Smoothing can carry a path that went round the arch back behind it for a frame or two.
-    clear = _out_of_the_set(s.performance.venue, p, (ha + hb) / 2, 0.05)
+    clear = _out_of_the_set(s.performance.venue, p, (ha + hb) / 2, 0.05) if clear_view else p
     moved = np.any(clear != p, axis=1)
     if moved.any():
         p = clear
@@ -179,7 +180,7 @@ def _fit_layout(s: Shooting, ha, hb, pa, pb, theta, phi, margin: float = 0.5, st
     return gaussian_smooth(mid - half, 12), gaussian_smooth(mid + half, 12)
 
 
-def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
+def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, clear_view: bool, margin: float = 0.5):
     """Frames whose Toric camera lies outside the theatre (actors far apart framed tight, a
     steep angle from below) or low among the seats, where the rows in front hide the stage,
     move to the nearest point inside and above them; where the proscenium arch stands in or
@@ -189,7 +190,8 @@ def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, margin: float = 0.5):
     lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
     inside = np.clip(p, lo, hi - margin)
     inside[:, 2] = np.maximum(inside[:, 2], lowest_view(s.performance.venue, inside[:, 1]))
-    inside = _out_of_the_set(s.performance.venue, inside, (ha + hb) / 2, margin)
+    if clear_view:
+        inside = _out_of_the_set(s.performance.venue, inside, (ha + hb) / 2, margin)
     moved = np.any(inside != p, axis=1)
     if not moved.any():
         return p, r
@@ -258,12 +260,13 @@ def _facing_angle(s: Shooting) -> np.ndarray:
 
 
 def behaviour(s: Shooting, name: str, kind: str, layout: ShotLayout, theta0: float | None = None, phi0: float = 0.2,
-              amplitude_deg: float = 25.0, period: float = 12.0, distance: float | None = None) -> CameraTrack:
+              amplitude_deg: float = 25.0, period: float = 12.0, distance: float | None = None,
+              clear_view: bool = True) -> CameraTrack:
     """The four canonical Toric behaviours: direct, relative, sin_cos, side_track."""
     pa, pb = layout.points()
     alpha = float(screen_angle(pa, pb, s.fov_y, s.aspect))
     mid_theta = np.pi - alpha if theta0 is None else theta0
-    common = dict(behaviour=kind, theta0=float(mid_theta), phi0=phi0)
+    common = dict(behaviour=kind, theta0=float(mid_theta), phi0=phi0, clear_view=clear_view)
     if kind == "direct":
         return toric(s, name, pa, pb, mid_theta, phi0, "toric", **common)
     if kind == "relative":
