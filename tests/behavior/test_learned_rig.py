@@ -10,6 +10,7 @@ from cinestage.camera.spec import build_track, parse_cameras
 from cinestage.errors import CameraError
 from cinestage.pipeline.behaviour_roundtrip import layout
 from cinestage.stage.performance_file import demo_performance
+from set_views import set_in_the_way
 
 
 @pytest.fixture(scope="module")
@@ -72,22 +73,13 @@ def test_a_learned_camera_never_films_the_proscenium_arch(model):
     camera had filmed the inside of the arch's header for a few frames, then its front."""
     from cinestage.behavior.style import Style
     from cinestage.camera.spec import learned_track
-    from cinestage.stage.performance import set_pieces
 
     style = Style("lstm-sa3", np.array([0.0035, 0.0038, 0.0053, 0.4711, 0.001, 0.4877, 0.0124, 0.0021, 0.0131]),
                   np.array([-0.1138, 0.3575, 0.0128, 2.5141, -0.0079]), "side_track/medium-mid")
     perf = demo_performance(12.0, 25.0)
     track = learned_track("basketball", style, model, perf, 16 / 9)
-    p = track.positions
-    heads = (perf.actors[0].head() + perf.actors[1].head()) / 2
-    for centre, size in set_pieces(perf.venue):
-        lo, hi = centre - size / 2, centre + size / 2
-        assert not np.all((p > lo) & (p < hi), axis=1).any()
-        # Nor does the piece stand between the camera and the pair (slab test on the segment).
-        d = np.where(np.abs(heads - p) > 1e-12, heads - p, 1e-12)
-        t1, t2 = (lo - p) / d, (hi - p) / d
-        near, far = np.minimum(t1, t2).max(axis=1), np.maximum(t1, t2).min(axis=1)
-        assert not ((near < far) & (far > 0) & (near < 1)).any()
+    inside, blocked = set_in_the_way(track.positions, perf)
+    assert not inside.any() and not blocked.any()
     # Still the roll-out's high angle (4.7 m over the stage as the duet ends), from inside the arch.
-    assert p[:, 2].max() > 4.5
+    assert track.positions[:, 2].max() > 4.5
     assert np.abs(layout(track, perf)[25:-25] - style.start[:3]).mean() < 0.1

@@ -17,6 +17,7 @@ from cinestage.geometry import project
 from cinestage.stage.motion import Motion
 from cinestage.stage.performance import Actor, Performance
 from cinestage.stage.performance_file import build_performance, demo_performance
+from set_views import set_in_the_way
 
 ASPECT = 16 / 9
 BEHAVIOURS = ("direct", "relative", "sin_cos", "side_track")
@@ -389,32 +390,15 @@ def test_a_tight_far_shot_of_actors_apart_stays_above_the_seats_and_level(perf):
     assert roll.max() < 0.05  # level (smoothing the rotations leaves hundredths of a degree)
 
 
-def _views_blocked_by_the_set(track: CameraTrack, perf: Performance) -> int:
-    """Frames where a set piece (stage.performance.set_pieces) stands between the camera and the
-    heads' midpoint: the slab test on the segment."""
-    from cinestage.stage.performance import set_pieces
-
-    p = track.positions
-    mid = (perf.actors[0].head() + perf.actors[1].head()) / 2
-    blocked = np.zeros(len(p), bool)
-    for centre, size in set_pieces(perf.venue):
-        lo, hi = centre - size / 2, centre + size / 2
-        d = np.where(np.abs(mid - p) > 1e-12, mid - p, 1e-12)
-        t1, t2 = (lo - p) / d, (hi - p) / d
-        near, far = np.minimum(t1, t2).max(axis=1), np.maximum(t1, t2).min(axis=1)
-        blocked |= (near < far) & (far > 0) & (near < 1)
-    return int(blocked.sum())
-
-
 @pytest.mark.parametrize("shot_name", ["far-left", "medium-mid"])
 def test_a_steep_toric_camera_moves_in_past_the_arch_unless_it_keeps_the_pure_path(shot_name):
     perf = demo_performance(10.0, 25.0)  # the duet's last seconds are near the stage front
     s = rigs.Shooting(perf, perf.actors[0], perf.actors[1], 16 / 9, np.radians(40))
     # 0.9 rad above the pair: from the house, the arch's header stands in the way of the pure path.
     pure = rigs.behaviour(s, "steep", "direct", SHOTS[shot_name], phi0=0.9, clear_view=False)
-    assert _views_blocked_by_the_set(pure, perf) > 20
+    assert set_in_the_way(pure.positions, perf)[1].sum() > 20
     clear = rigs.behaviour(s, "steep", "direct", SHOTS[shot_name], phi0=0.9)
-    assert _views_blocked_by_the_set(clear, perf) == 0
+    assert not np.any(set_in_the_way(clear.positions, perf))
     moved = np.linalg.norm(clear.positions - pure.positions, axis=1) > 1e-6
     # Only the blocked stretch moves, in toward the pair, which stays in front of the camera (the
     # closer camera cannot hold the layout: a head may leave the frame's edge there).

@@ -183,3 +183,16 @@ def test_level_aim_shows_the_target_at_the_screen_point_without_roll():
     np.testing.assert_allclose(seen[reachable], screen[reachable], atol=1e-9)
     np.testing.assert_allclose(r[..., 2, 0], 0.0, atol=1e-12)  # the right axis is horizontal: no roll
     np.testing.assert_allclose(np.einsum("...ij,...ik->...jk", r, r), np.broadcast_to(np.eye(3), r.shape), atol=1e-12)
+
+
+def test_segment_through_box_enters_and_leaves_where_the_slabs_say():
+    from cinestage.geometry import segment_through_box
+
+    lo, hi = np.zeros(3), np.ones(3)
+    starts = np.array([[-1.0, 0.5, 0.5], [0.5, 0.5, 0.5], [-1.0, 2.0, 0.5]])
+    ends = np.array([[3.0, 0.5, 0.5], [0.5, 0.5, 3.0], [3.0, 2.0, 0.5]])
+    near, far = segment_through_box(starts, ends, lo, hi)
+    # Crosses x from 0 to 1 on a 4 m segment starting at -1; starts inside; passes above the box.
+    np.testing.assert_allclose([near[0], far[0]], [0.25, 0.5])
+    assert near[1] < 0 < far[1] and np.isclose(far[1], 0.2)
+    assert not near[2] < far[2]

@@ -22,6 +22,7 @@ from cinestage.geometry import (
     orientation_for_screen,
     project,
     screen_angle,
+    segment_through_box,
     smooth_pose_track,
 )
 from cinestage.stage.features import character_features, facing_direction
@@ -133,8 +134,8 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
     moved = np.any(clear != p, axis=1)
     if moved.any():
         p = clear
-        r[moved] = level_aim(p[moved], ((ha + hb) / 2)[moved], (pa + pb) / 2 if pa.ndim == 1 else ((pa + pb) / 2)[moved],
-                             s.fov_y, s.aspect)
+        layout_mid = np.broadcast_to((pa + pb) / 2, (s.n, 2))
+        r[moved] = level_aim(p[moved], ((ha + hb) / 2)[moved], layout_mid[moved], s.fov_y, s.aspect)
     layout = {"screen_a": pa.tolist(), "screen_b": pb.tolist()} if pa.ndim == 1 else {}
     return s.track(name, rig, p, r, **layout, **params)
 
@@ -208,17 +209,12 @@ def _out_of_the_set(venue, p: np.ndarray, target: np.ndarray, margin: float) -> 
     p = p.copy()
     for _ in range(2):  # the arch's boxes touch: passing one may meet the next
         for centre, size in set_pieces(venue):
-            lo, hi = centre - size / 2 - margin, centre + size / 2 + margin
-            d = target - p
-            length = np.linalg.norm(d, axis=1)
-            u = d / np.maximum(length, 1e-9)[:, None]
-            u = np.where(np.abs(u) > 1e-9, u, 1e-9)
-            t1, t2 = (lo - p) / u, (hi - p) / u
-            near, far = np.minimum(t1, t2).max(axis=1), np.maximum(t1, t2).min(axis=1)
+            near, far = segment_through_box(p, target, centre - size / 2 - margin, centre + size / 2 + margin)
+            length = np.linalg.norm(target - p, axis=1)
             # Blocked: the view enters the box before it reaches the pair and leaves it in front
             # of them (a pair standing in the grown box itself is left to the margin).
-            blocked = (near < far) & (far > 0) & (near < length) & (far < length - margin)
-            p[blocked] += u[blocked] * (far[blocked, None] + 1e-3)
+            blocked = (near < far) & (far > 0) & (near < 1) & (far * length < length - margin)
+            p[blocked] += (target - p)[blocked] * (far[blocked, None] + 1e-3 / length[blocked, None])
     return p
 
 

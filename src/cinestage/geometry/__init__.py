@@ -15,6 +15,7 @@ from cinestage.geometry.projection import (
     quaternion_to_rotation,
     rotation_from_yaw_pitch_roll,
     rotation_to_quaternion,
+    segment_through_box,
     unproject_ray,
     yaw_pitch_roll,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "rotation_from_yaw_pitch_roll",
     "rotation_to_quaternion",
     "screen_angle",
+    "segment_through_box",
     "smooth_pose_track",
     "smooth_rotations",
     "toric_features",

@@ -209,3 +209,15 @@ def yaw_pitch_roll(rotation):
     yaw = np.where(locked, np.arctan2(r[..., 1, 0], r[..., 0, 0]), np.arctan2(-r[..., 0, 1], r[..., 1, 1]))
     roll = np.where(locked, 0.0, np.arctan2(-r[..., 2, 0], r[..., 2, 2]))
     return yaw, pitch, roll
+
+
+def segment_through_box(start, end, lo, hi):
+    """Where the segments ``start -> end`` ``(..., 3)`` cross the axis-aligned box ``lo..hi``:
+    ``(near, far)``, fractions of each segment (0 at start, 1 at end) at which it enters and
+    leaves the box's slabs. A segment meets the box where near < far, far > 0 and near < 1;
+    near < 0 < far means it starts inside."""
+    start = np.asarray(start, dtype=float)
+    d = np.asarray(end, dtype=float) - start
+    d = np.where(np.abs(d) > 1e-12, d, 1e-12)
+    t1, t2 = (np.asarray(lo, dtype=float) - start) / d, (np.asarray(hi, dtype=float) - start) / d
+    return np.minimum(t1, t2).max(axis=-1), np.maximum(t1, t2).min(axis=-1)
