@@ -971,6 +971,7 @@ def serve(
     """The whole service on one machine: the /v1 API, the web app at http://HOST:PORT/ and a
     local render worker, on SQLite and a local folder (nothing else to install)."""
     import os
+    import signal
     import subprocess
 
     import uvicorn
@@ -988,6 +989,9 @@ def serve(
     workers = [subprocess.Popen([sys.executable, "-m", "cinestage", "worker"]) for _ in range(local_workers)]
     out.print(f"cinestage at http://{host}:{port}/ (API /v1, OpenAPI /openapi.json); {local_workers} local worker(s); "
               f"data in {settings.data_dir}", markup=False)
+    # uvicorn shuts down on SIGTERM, then raises it again with the handler it found: the default
+    # one ended this process before the `finally` below, and the workers lived on, orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(application, host=host, port=port, log_level="warning")
     finally:
