@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from cinestage.camera.shots import ShotLayout
 from cinestage.camera.track import CameraTrack
@@ -116,13 +117,17 @@ def toric(s: Shooting, name: str, pa, pb, theta, phi, rig: str = "group", smooth
           clear_view: bool = True, **params) -> CameraTrack:
     """Heads of A and B at screen points pa, pb ((2,) or per frame (T, 2)), from Toric angles
     theta, phi per frame. level: no roll (the horizon stays level, the layout a little less exact
-    when the heads are at different heights). clear_view: move in past the proscenium arch where
-    it would stand in the camera's way (off: the pure Toric path, for synthetic references)."""
+    when the heads are at different heights). clear_view: lower the camera, or failing that move
+    it in, where it would stand outside the theatre or the proscenium arch would stand in its way
+    (off: the pure Toric path, for synthetic references)."""
     ha, hb, swap = _audience_order(*s.heads())
     pa, pb = np.asarray(pa, float), np.asarray(pb, float)
     alpha = screen_angle(pa, pb, s.fov_y, s.aspect)
     theta = np.clip(np.broadcast_to(np.asarray(theta, float), (s.n,)), 0.05, 2 * (np.pi - alpha) - 0.05)
-    p, r = camera_from_toric(ha, hb, pa, pb, theta, np.broadcast_to(np.asarray(phi, float), (s.n,)), s.fov_y, s.aspect)
+    phi = np.broadcast_to(np.asarray(phi, float), (s.n,))
+    if clear_view:
+        phi = _lowered_to_clear(s, ha, hb, pa, pb, theta, phi)
+    p, r = camera_from_toric(ha, hb, pa, pb, theta, phi, s.fov_y, s.aspect)
     p, r = _keep_inside(s, p, r, ha, hb, pa, pb, clear_view)
     if level:
         # No roll, and the heads' midpoint kept at the layout's: levelling the Toric view about
@@ -187,19 +192,55 @@ def _keep_inside(s: Shooting, p, r, ha, hb, pa, pb, clear_view: bool, margin: fl
     move to the nearest point inside and above them; where the proscenium arch stands in or
     in front of them, they move in toward the pair until past it. They aim so A is still
     exactly at its screen point and B as near to its own as that position allows."""
-    lo, hi = house_bounds(s.performance.venue)
-    lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
-    inside = np.clip(p, lo, hi - margin)
-    inside[:, 2] = np.maximum(inside[:, 2], lowest_view(s.performance.venue, inside[:, 1]))
-    if clear_view:
-        inside = _out_of_the_set(s.performance.venue, inside, (ha + hb) / 2, margin)
+    inside = _placed(s, p, (ha + hb) / 2, clear_view, margin)
     moved = np.any(inside != p, axis=1)
     if not moved.any():
         return p, r
     r = r.copy()
-    pick = lambda v: v[moved] if np.ndim(v) == 2 else v  # noqa: E731  (a per-frame or a fixed screen point)
-    r[moved] = orientation_for_screen(inside[moved], ha[moved], hb[moved], pick(pa), pick(pb), s.fov_y, s.aspect)
+    r[moved] = orientation_for_screen(inside[moved], ha[moved], hb[moved], _rows(pa, moved), _rows(pb, moved), s.fov_y,
+                                      s.aspect)
     return inside, r
+
+
+def _placed(s: Shooting, p, target, clear_view: bool, margin: float = 0.5) -> np.ndarray:
+    """(T, 3) camera positions inside the theatre, above the seat rows in front of them and, with
+    clear_view, past the set pieces in their view of `target` (the positions themselves where
+    they already are)."""
+    lo, hi = house_bounds(s.performance.venue)
+    lo = np.array([lo[0] + margin, lo[1] + margin, max(lo[2] + margin, 0.2)])
+    inside = np.clip(p, lo, hi - margin)
+    inside[:, 2] = np.maximum(inside[:, 2], lowest_view(s.performance.venue, inside[:, 1]))
+    return _out_of_the_set(s.performance.venue, inside, target, margin) if clear_view else inside
+
+
+def _lowered_to_clear(s: Shooting, ha, hb, pa, pb, theta, phi, step: float = 0.05, floor: float = -0.3,
+                      ease: int = 12) -> np.ndarray:
+    """phi per frame, lowered where the Toric camera would have to move to stand in the theatre
+    with a clear view (over the arch's header, above the ceiling): it sinks along its Toric
+    circle to the first angle (in `step`s, down to `floor`) where it need not move, which keeps
+    the layout exact where moving the camera in breaks it. Frames no lower angle clears keep
+    theirs (`_keep_inside` moves them); the lowering eases in and out over `ease` frames."""
+    mid = (ha + hb) / 2
+    found, trial = np.array(phi, float), np.array(phi, float)
+    todo = np.ones(s.n, bool)
+    while todo.any():
+        p, _ = camera_from_toric(ha[todo], hb[todo], _rows(pa, todo), _rows(pb, todo), theta[todo], trial[todo],
+                                 s.fov_y, s.aspect)
+        clear = np.all(_placed(s, p, mid[todo], True) == p, axis=1)
+        index = np.flatnonzero(todo)
+        found[index[clear]] = trial[index[clear]]
+        todo[index[clear]] = False
+        trial[todo] -= step
+        todo &= trial >= floor
+    drop = np.asarray(phi, float) - found
+    if not drop.any():
+        return np.asarray(phi, float)
+    # Widened before smoothing so the eased angle stays at least as low as each frame needs.
+    return phi - gaussian_smooth(maximum_filter1d(drop, 2 * ease + 1), ease)
+
+
+def _rows(v, keep: np.ndarray):
+    return v[keep] if np.ndim(v) == 2 else v
 
 
 def _out_of_the_set(venue, p: np.ndarray, target: np.ndarray, margin: float) -> np.ndarray:
