@@ -1,18 +1,23 @@
 """Read-back references: a rendered synthetic duet read back by the film analysis, with its category."""
 
 import numpy as np
+import pytest
 
 from cinestage.behavior.dataset import CATEGORIES
 from cinestage.behavior.synthetic import synthetic_performance, synthetic_shot
 from cinestage.film.feature_net import from_pretrained
+from cinestage.errors import RenderError
 from cinestage.film.pair_features import MainPair
+from cinestage.pipeline import readback_references as module
 from cinestage.pipeline.readback_references import READBACK_SEED, readback, readback_references
 
 
-def test_a_rendered_reference_is_read_back_with_its_category():
+def test_rendered_references_are_read_back_in_order_with_their_categories_by_two_workers():
     seen = []
-    (ref,) = readback_references(1, from_pretrained(), progress=lambda i, n: seen.append((i, n)))
-    assert seen == [(1, 1)]
+    refs = readback_references(2, from_pretrained(), progress=lambda i, n: seen.append((i, n)), workers=2)
+    assert seen == [(1, 2), (2, 2)]
+    assert [CATEGORIES[r.category] for r in refs] == list(CATEGORIES[:2])
+    ref = refs[0]
     assert CATEGORIES[ref.category] == "direct/close"
     assert ref.camera.shape[1] == 5 and ref.character.shape == (len(ref.camera), 9) and len(ref.camera) >= 60
     # A direct camera holds its layout and Toric angles; the analysis reads them back to within its errors.
@@ -45,3 +50,16 @@ def test_a_readings_errors_are_what_it_read_minus_the_truth_in_its_own_actor_ord
     camera_ba, character_ba = shot.labels(frames, a_first=False)
     swapped = readback(shot, _read(shot, frames, camera_ba, character_ba))
     assert np.abs(swapped.error).max() < 1e-5
+
+
+def test_a_reference_without_a_main_pair_is_left_out_and_a_failing_one_raises_its_own_error(monkeypatch):
+    monkeypatch.setattr(module, "readback_pair", lambda k, features: None)
+    seen = []
+    assert readback_references(3, None, progress=lambda i, n: seen.append(i)) == [] and seen == [1, 2, 3]
+
+    def broken(k, features):
+        raise RenderError(f"reference {k}", "no EGL display")
+
+    monkeypatch.setattr(module, "readback_pair", broken)
+    with pytest.raises(RenderError, match="reference 0"):
+        readback_references(2, None)

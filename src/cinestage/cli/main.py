@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -397,6 +398,7 @@ def train_recogniser(
     transplanted: float = typer.Option(0.0, min=0.0, max=1.0, help="share of synthetic crops carrying a read-back "
                                                                    "reference's real errors"),
     seed: int = typer.Option(0, min=0),
+    workers: int = typer.Option(0, min=0, help="processes rendering and reading back references (0: one per CPU core)"),
 ) -> None:
     """Train the behaviour recogniser (which canonical behaviour shot a reference) on synthetic
     shots and on references rendered and read back like real clips."""
@@ -410,7 +412,8 @@ def train_recogniser(
     log = lambda m: err.print(m, markup=False)  # noqa: E731
     try:
         features = from_pretrained(feature_net)
-        readbacks = readback_references(rendered, features, progress=lambda i, n: log(f"read back {i}/{n}")) if rendered else []
+        readbacks = readback_references(rendered, features, progress=lambda i, n: log(f"read back {i}/{n}"),
+                                        workers=workers or os.cpu_count() or 1) if rendered else []
         config = RecogniserConfig(per_category=per_category, steps=steps, estimated=estimated, transplanted=transplanted,
                                   seed=seed)
         recogniser = train(config, log=log, readbacks=readbacks)
@@ -457,6 +460,7 @@ def eval_recogniser(
     rendered: int = typer.Option(0, min=0, help="also render this many held-out references and read them back "
                                                "like real clips (about 15 s each)"),
     feature_net: str = typer.Option("default", help="feature network reading them back: 'default' (shipped) or a path"),
+    workers: int = typer.Option(0, min=0, help="processes rendering and reading back references (0: one per CPU core)"),
 ) -> None:
     """Behaviour recognition on held-out duets and cameras: accuracy and confusion, on exact
     features, with the film analysis's estimation errors and, with --rendered, on references the
@@ -469,7 +473,8 @@ def eval_recogniser(
     try:
         recogniser = from_pretrained(checkpoint)
         readbacks = readback_references(rendered, feature_net_from_pretrained(feature_net), first=HELD_OUT,
-                                        progress=lambda i, n: err.print(f"read back {i}/{n}")) if rendered else []
+                                        progress=lambda i, n: err.print(f"read back {i}/{n}"),
+                                        workers=workers or os.cpu_count() or 1) if rendered else []
     except CinestageError as exc:
         _fail(exc)
     references = held_out_references(per_category)

@@ -12,8 +12,9 @@ synthetic training sets'.
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -26,36 +27,53 @@ from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.geometry import unwrap_angles
 from cinestage.pipeline.rendered_shots import reads_a_first
 from cinestage.render.renderer import RenderOptions, render_videos
+from cinestage.service.executor import ItemFailed, ProcessExecutor, SerialExecutor
 
 READBACK_SEED = 5_000_000
 HELD_OUT = 100_000  # first reference index evaluation reads back: training reads back 0, 1, 2, ...
 
 
-def readback_pairs(count: int, features: FeatureEstimator, width: int = 480, duration: float = 10.0,
-                   min_frames: int = 60, progress: Callable[[int, int], None] | None = None, first: int = 0
-                   ) -> Iterator[tuple[SyntheticShot, MainPair]]:
-    """References first..first+count-1, reference k (category k mod 24) with the longest main-pair
-    stretch the analysis found in it (references where it found none of `min_frames` are skipped)."""
+def readback_pair(k: int, features: FeatureEstimator, width: int = 480, duration: float = 10.0,
+                  min_frames: int = 60) -> tuple[SyntheticShot, MainPair] | None:
+    """Reference k (category k mod 24) with the longest main-pair stretch the analysis found in
+    it; None where it found none of `min_frames`."""
+    behaviour, size = CATEGORIES[k % len(CATEGORIES)].split("/")
+    perf = synthetic_performance(READBACK_SEED + k, duration)
+    shot = synthetic_shot(READBACK_SEED + k, behaviour, size, performance=perf, aspect=16 / 9)
     with tempfile.TemporaryDirectory(prefix="cinestage-readback-") as tmp:
         video = Path(tmp) / "reference.mp4"
-        for i, k in enumerate(range(first, first + count)):
-            behaviour, size = CATEGORIES[k % len(CATEGORIES)].split("/")
-            perf = synthetic_performance(READBACK_SEED + k, duration)
-            shot = synthetic_shot(READBACK_SEED + k, behaviour, size, performance=perf, aspect=16 / 9)
-            render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
-            seen = observe(video)
-            pairs = [pair_features(c, seen.info.width, seen.info.height, features)
-                     for c in map(seen.pair, seen.shots) if isinstance(c, PairChoice)]
-            pairs = [p for p in pairs if len(p.frames) >= min_frames]
-            if pairs:
-                yield shot, max(pairs, key=lambda p: len(p.frames))
-            if progress:
-                progress(i + 1, count)
+        render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+        seen = observe(video)
+    pairs = [pair_features(c, seen.info.width, seen.info.height, features)
+             for c in map(seen.pair, seen.shots) if isinstance(c, PairChoice)]
+    pairs = [p for p in pairs if len(p.frames) >= min_frames]
+    return (shot, max(pairs, key=lambda p: len(p.frames))) if pairs else None
 
 
 def readback_references(count: int, features: FeatureEstimator, progress: Callable[[int, int], None] | None = None,
-                        first: int = 0) -> list[ReadBack]:
-    return [readback(shot, pair) for shot, pair in readback_pairs(count, features, progress=progress, first=first)]
+                        first: int = 0, workers: int = 1) -> list[ReadBack]:
+    """References first..first+count-1 read back, in order; with `workers` > 1 each worker process
+    renders and reads its own (the same references as one process reads: each is seeded by its
+    index alone)."""
+    done = 0
+
+    def tick(*_) -> None:
+        nonlocal done
+        done += 1
+        progress(done, count)
+
+    try:
+        with ProcessExecutor(workers, retries=0) if workers > 1 else SerialExecutor(retries=0) as executor:
+            found = executor.map(partial(_read_one, features=features), range(first, first + count),
+                                 on_result=tick if progress else None)
+    except ItemFailed as failed:  # the reference's own error (a render or model failure), as one process raises it
+        raise failed.cause from None
+    return [r for r in found if r is not None]
+
+
+def _read_one(k: int, features: FeatureEstimator) -> ReadBack | None:
+    found = readback_pair(k, features)
+    return readback(*found) if found else None
 
 
 def readback(shot: SyntheticShot, pair: MainPair) -> ReadBack:
