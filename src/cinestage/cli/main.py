@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -413,7 +412,7 @@ def train_recogniser(
     try:
         features = from_pretrained(feature_net)
         readbacks = readback_references(rendered, features, progress=lambda i, n: log(f"read back {i}/{n}"),
-                                        workers=workers or os.cpu_count() or 1) if rendered else []
+                                        workers=workers) if rendered else []
         config = RecogniserConfig(per_category=per_category, steps=steps, estimated=estimated, transplanted=transplanted,
                                   seed=seed)
         recogniser = train(config, log=log, readbacks=readbacks)
@@ -474,7 +473,7 @@ def eval_recogniser(
         recogniser = from_pretrained(checkpoint)
         readbacks = readback_references(rendered, feature_net_from_pretrained(feature_net), first=HELD_OUT,
                                         progress=lambda i, n: err.print(f"read back {i}/{n}"),
-                                        workers=workers or os.cpu_count() or 1) if rendered else []
+                                        workers=workers) if rendered else []
     except CinestageError as exc:
         _fail(exc)
     references = held_out_references(per_category)

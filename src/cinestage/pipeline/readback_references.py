@@ -52,9 +52,9 @@ def readback_pair(k: int, features: FeatureEstimator, width: int = 480, duration
 
 def readback_references(count: int, features: FeatureEstimator, progress: Callable[[int, int], None] | None = None,
                         first: int = 0, workers: int = 1) -> list[ReadBack]:
-    """References first..first+count-1 read back, in order; with `workers` > 1 each worker process
-    renders and reads its own (the same references as one process reads: each is seeded by its
-    index alone)."""
+    """References first..first+count-1 read back, in order; with `workers` other than 1 (0: one
+    per CPU core) each worker process renders and reads its own (the same references as one
+    process reads: each is seeded by its index alone)."""
     done = 0
 
     def tick(*_) -> None:
@@ -63,7 +63,7 @@ def readback_references(count: int, features: FeatureEstimator, progress: Callab
         progress(done, count)
 
     try:
-        with ProcessExecutor(workers, retries=0) if workers > 1 else SerialExecutor(retries=0) as executor:
+        with SerialExecutor(retries=0) if workers == 1 else ProcessExecutor(workers, retries=0) as executor:
             found = executor.map(partial(_read_one, features=features), range(first, first + count),
                                  on_result=tick if progress else None)
     except ItemFailed as failed:  # the reference's own error (a render or model failure), as one process raises it
