@@ -125,6 +125,18 @@ def test_process_pool_names_the_failing_item_with_the_childs_error(worker_jobs, 
     assert isinstance(info.value.cause, VideoError) and info.value.cause.problem == "not a video"
 
 
+def test_map_each_runs_every_item_once_in_order_and_raises_its_own_error(worker_jobs, tmp_path):
+    landed = []
+    assert ex.map_each(abs, [-3, 1, -2], on_result=lambda i, r: landed.append(r)) == [3, 1, 2] and landed == [3, 1, 2]
+    assert ex.map_each(abs, [-3, 1, -2], workers=2) == [3, 1, 2]
+    # Not run again: the flaky job fails on its first sight of each item, and that failure is final.
+    for workers in (1, 2):
+        with pytest.raises(RuntimeError, match="^flaky 0$"):
+            ex.map_each(worker_jobs.flaky, [(str(tmp_path / f"once-{workers}"), 0)], workers=workers)
+    with pytest.raises(VideoError, match="clip-z.mp4"):
+        ex.map_each(worker_jobs.bad_input, ["z"], workers=2)
+
+
 def test_process_pool_survives_a_child_that_dies(worker_jobs, tmp_path):
     with ex.ProcessExecutor(workers=1, retries=1) as pool:
         assert pool.map(worker_jobs.crash_once, [(str(tmp_path / "m"), 1)]) == [2]

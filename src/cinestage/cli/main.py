@@ -16,12 +16,13 @@ from cinestage.errors import CinestageError
 from cinestage.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help="Automatic virtual cinematography for staged performances.")
-err = Console(stderr=True)
-out = Console()
+# Soft wrap: a line piped to a file or a log stays one line (rich wraps at 80 columns off a terminal).
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 
 def _fail(exc: CinestageError) -> None:
-    err.print(f"cinestage: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+    err.print(f"cinestage: error: {exc}", markup=False, highlight=False)
     raise typer.Exit(2)
 
 
@@ -428,15 +429,18 @@ def eval_behavior(
     checkpoints: Optional[Path] = typer.Option(None, help="folder of <variant>.pt (default: the shipped ones)"),
     roundtrip: bool = typer.Option(False, help="also render a reference of each of the 24 categories, read it back, "
                                               "recognise and re-apply its style (lstm-sa3; a few minutes)"),
+    per_category: int = typer.Option(1, min=1, help="round-trip references of each of the 24 categories"),
+    workers: int = typer.Option(0, min=0, help="processes running round-trip references (0: one per CPU core)"),
 ) -> None:
     """The ablation table (paper's Table 4 form): trajectory MSE on held-out behaviours and
     motions per gating variant, and behaviour recognition from the style code."""
     from cinestage.behavior.training import ablation
-    from cinestage.pipeline.behaviour_roundtrip import roundtrip as run_roundtrip
+    from cinestage.pipeline.behaviour_roundtrip import roundtrip as run_roundtrip, summary as roundtrip_summary
 
     try:
         rows = ablation(checkpoints)
-        trip = run_roundtrip(log=lambda m: err.print(m, markup=False), folder=checkpoints) if roundtrip else None
+        trip = run_roundtrip(per_category=per_category, log=lambda m: err.print(m, markup=False), folder=checkpoints,
+                            workers=workers) if roundtrip else None
     except CinestageError as exc:
         _fail(exc)
     out.print(f"{'gating':16} {'MSE held-out behaviours':>24} {'MSE held-out motions':>21} {'behaviour acc.':>15} {'category acc.':>14}")
@@ -447,9 +451,7 @@ def eval_behavior(
               "motions: the behaviour a linear probe reads from the style code, the shot size nearest its layout; "
               "a clip's behaviour is named by the recogniser, `cinestage eval recogniser`)")
     if trip:
-        out.print(f"\nround trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
-                  f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
-                  f"re-applied layout error {trip['layout_error'] if trip['layout_error'] is None else round(trip['layout_error'], 3)}")
+        out.print("\n" + "\n".join(roundtrip_summary(trip)))
 
 
 @eval_app.command("recogniser")

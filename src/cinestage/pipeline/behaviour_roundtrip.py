@@ -8,6 +8,7 @@ and the re-applied camera keeps the reference's layout (xA, xB, mean y of the he
 from __future__ import annotations
 
 import tempfile
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +20,7 @@ from cinestage.behavior.synthetic import synthetic_performance, synthetic_shot
 from cinestage.camera.spec import learned_track
 from cinestage.geometry import project
 from cinestage.render.renderer import RenderOptions, render_videos
+from cinestage.service.executor import map_each
 
 ROUNDTRIP_SEED = 3_000_000
 
@@ -32,31 +34,59 @@ def layout(track, performance) -> np.ndarray:
 
 
 def roundtrip(gating: str = DEFAULT_GATING, per_category: int = 1, duration: float = 10.0, width: int = 480,
-              log: Callable[[str], None] = print, folder: Path | None = None) -> dict:
-    model = StyleModel(gating, folder)
-    target = synthetic_performance(ROUNDTRIP_SEED - 1, duration)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="cinestage-roundtrip-") as tmp:
-        for k in range(per_category * len(CATEGORIES)):
-            category = CATEGORIES[k % len(CATEGORIES)]
-            behaviour, shot_name = category.split("/")
-            perf = synthetic_performance(ROUNDTRIP_SEED + k, duration)
-            shot = synthetic_shot(ROUNDTRIP_SEED + k, behaviour, shot_name, performance=perf, aspect=16 / 9)
-            video = Path(tmp) / f"{k}.mp4"
-            render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
-            styles = clip_styles(video, model)
-            row = {"category": category, "found": None, "layout_error": None}
-            if styles:
-                st = longest(styles)
-                row["found"] = st.nearest
-                track = learned_track("re-applied", st, model, target, 16 / 9)
-                ref = np.median(shot.camera[:, :3], axis=0)
-                row["layout_error"] = float(np.abs(layout(track, target) - ref).mean())
-            rows.append(row)
-            log(f"{category}: recovered {row['found']}, layout error {row['layout_error']}")
+              log: Callable[[str], None] = print, folder: Path | None = None, workers: int = 1,
+              references: int | None = None) -> dict:
+    """Reference k (category k mod 24) for k below `references` (default: `per_category` of each
+    category), each rendered, read back and re-applied on its own: in this process for workers
+    == 1, else in worker processes (0: one per core); the rows are the same either way."""
+    count = per_category * len(CATEGORIES) if references is None else references
+    trip = partial(reference_trip, gating=gating, duration=duration, width=width, folder=folder)
+    rows = map_each(trip, range(count), workers, on_result=lambda k, row: log(
+        f"{row['category']}: recovered {row['found']}, layout error "
+        f"{'-' if row['layout_error'] is None else round(row['layout_error'], 3)}"))
     found = [r for r in rows if r["found"]]
     same = [r["found"].split("/")[0] == r["category"].split("/")[0] for r in found]
     return {"rows": rows, "references": len(rows), "with_style": len(found),
             "behaviour_accuracy": float(np.mean(same)) if found else 0.0,
             "category_accuracy": float(np.mean([r["found"] == r["category"] for r in found])) if found else 0.0,
             "layout_error": float(np.mean([r["layout_error"] for r in found])) if found else None}
+
+
+
+def summary(trip: dict) -> list[str]:
+    """A round trip's result in words: its figures, then each reference whose behaviour was missed."""
+    error = trip["layout_error"]
+    lines = [f"round trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
+             f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
+             f"re-applied layout error {error if error is None else round(error, 3)}"]
+    missed = [f"{r['category']} as {r['found'].split('/')[0]}" for r in trip["rows"]
+              if r["found"] and r["found"].split("/")[0] != r["category"].split("/")[0]]
+    return lines + ([f"behaviour missed: {'; '.join(missed)}"] if missed else [])
+
+def reference_trip(k: int, gating: str = DEFAULT_GATING, duration: float = 10.0, width: int = 480,
+                   folder: Path | None = None) -> dict:
+    """Reference k's row: its category, the category its style was recognised as (None where the
+    analysis found no main pair) and the re-applied camera's mean layout error."""
+    model = _style_model(gating, folder)
+    target = synthetic_performance(ROUNDTRIP_SEED - 1, duration)
+    category = CATEGORIES[k % len(CATEGORIES)]
+    behaviour, shot_name = category.split("/")
+    perf = synthetic_performance(ROUNDTRIP_SEED + k, duration)
+    shot = synthetic_shot(ROUNDTRIP_SEED + k, behaviour, shot_name, performance=perf, aspect=16 / 9)
+    with tempfile.TemporaryDirectory(prefix="cinestage-roundtrip-") as tmp:
+        video = Path(tmp) / "reference.mp4"
+        render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+        styles = clip_styles(video, model)
+    row = {"category": category, "found": None, "layout_error": None}
+    if styles:
+        style = longest(styles)
+        row["found"] = style.nearest
+        track = learned_track("re-applied", style, model, target, 16 / 9)
+        row["layout_error"] = float(np.abs(layout(track, target) - np.median(shot.camera[:, :3], axis=0)).mean())
+    return row
+
+
+@lru_cache(maxsize=2)
+def _style_model(gating: str, folder: Path | None) -> StyleModel:
+    """One per process: each worker loads the checkpoints once, not once per reference."""
+    return StyleModel(gating, folder)

@@ -27,7 +27,7 @@ from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.geometry import unwrap_angles
 from cinestage.pipeline.rendered_shots import reads_a_first
 from cinestage.render.renderer import RenderOptions, render_videos
-from cinestage.service.executor import ItemFailed, ProcessExecutor, SerialExecutor
+from cinestage.service.executor import map_each
 
 READBACK_SEED = 5_000_000
 HELD_OUT = 100_000  # first reference index evaluation reads back: training reads back 0, 1, 2, ...
@@ -62,12 +62,8 @@ def readback_references(count: int, features: FeatureEstimator, progress: Callab
         done += 1
         progress(done, count)
 
-    try:
-        with SerialExecutor(retries=0) if workers == 1 else ProcessExecutor(workers, retries=0) as executor:
-            found = executor.map(partial(_read_one, features=features), range(first, first + count),
-                                 on_result=tick if progress else None)
-    except ItemFailed as failed:  # the reference's own error (a render or model failure), as one process raises it
-        raise failed.cause from None
+    found = map_each(partial(_read_one, features=features), range(first, first + count), workers,
+                     on_result=tick if progress else None)
     return [r for r in found if r is not None]
 
 

@@ -290,3 +290,14 @@ def executor_for(choice: object = None, workers: int | None = None, retries: int
     from cinestage.errors import CinestageError
 
     raise CinestageError("executor", f"must be one of auto, {', '.join(EXECUTORS)}, not {name!r}")
+
+
+def map_each(fn: Callable, items: Iterable, workers: int = 1, on_result: OnResult | None = None) -> list:
+    """fn over items once each, in order: in this process for workers == 1, else in worker
+    processes (0: one per core). An item that fails raises its own error, as one process would
+    (an evaluation over seeded references has nothing to gain from running one again)."""
+    try:
+        with SerialExecutor(retries=0) if workers == 1 else ProcessExecutor(workers, retries=0) as executor:
+            return executor.map(fn, items, on_result=on_result)
+    except ItemFailed as failed:
+        raise failed.cause from None
