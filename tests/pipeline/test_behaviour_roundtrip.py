@@ -30,7 +30,8 @@ def test_the_summary_counts_references_without_a_style_but_scores_only_those_wit
     assert trip["references"] == 4 and trip["with_style"] == 3
     assert trip["behaviour_accuracy"] == pytest.approx(2 / 3) and trip["category_accuracy"] == pytest.approx(1 / 3)
     assert trip["layout_error"] == pytest.approx(0.04)
-    first, missed = summary(trip)
+    first, by_size, missed = summary(trip)
     assert first == ("round trip, 4 rendered references read back (3 with a style): behaviour recognised 66.7%, "
                      "category 33.3%, re-applied layout error 0.04")
+    assert by_size == "behaviour recognised by shot size: close 100% of 1, far 0% of 1, medium 100% of 1"
     assert missed == "behaviour missed: direct/far-left as relative"

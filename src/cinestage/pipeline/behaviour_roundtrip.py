@@ -54,14 +54,22 @@ def roundtrip(gating: str = DEFAULT_GATING, per_category: int = 1, duration: flo
 
 
 def summary(trip: dict) -> list[str]:
-    """A round trip's result in words: its figures, then each reference whose behaviour was missed."""
+    """A round trip's result in words: its figures, the behaviour recognised per shot size (a
+    distant pair shows an orbit least: both actors' sizes barely change as the camera circles),
+    then each reference whose behaviour was missed."""
     error = trip["layout_error"]
     lines = [f"round trip, {trip['references']} rendered references read back ({trip['with_style']} with a style): "
              f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
              f"re-applied layout error {error if error is None else round(error, 3)}"]
-    missed = [f"{r['category']} as {r['found'].split('/')[0]}" for r in trip["rows"]
-              if r["found"] and r["found"].split("/")[0] != r["category"].split("/")[0]]
+    found = [r for r in trip["rows"] if r["found"]]
+    right = [r["found"].split("/")[0] == r["category"].split("/")[0] for r in found]
+    size = [r["category"].split("/")[1].split("-")[0] for r in found]  # close, medium, far
+    if found:
+        lines.append("behaviour recognised by shot size: " + ", ".join(
+            f"{s} {np.mean([ok for ok, t in zip(right, size) if t == s]):.0%} of {size.count(s)}" for s in dict.fromkeys(size)))
+    missed = [f"{r['category']} as {r['found'].split('/')[0]}" for r, ok in zip(found, right) if not ok]
     return lines + ([f"behaviour missed: {'; '.join(missed)}"] if missed else [])
+
 
 def reference_trip(k: int, gating: str = DEFAULT_GATING, duration: float = 10.0, width: int = 480,
                    folder: Path | None = None) -> dict:
