@@ -45,12 +45,11 @@ def roundtrip(gating: str = DEFAULT_GATING, per_category: int = 1, duration: flo
         f"{row['category']}: recovered {row['found']}, layout error "
         f"{'-' if row['layout_error'] is None else round(row['layout_error'], 3)}"))
     found = [r for r in rows if r["found"]]
-    same = [r["found"].split("/")[0] == r["category"].split("/")[0] for r in found]
+    same = [_same_behaviour(r) for r in found]
     return {"rows": rows, "references": len(rows), "with_style": len(found),
             "behaviour_accuracy": float(np.mean(same)) if found else 0.0,
             "category_accuracy": float(np.mean([r["found"] == r["category"] for r in found])) if found else 0.0,
             "layout_error": float(np.mean([r["layout_error"] for r in found])) if found else None}
-
 
 
 def summary(trip: dict) -> list[str]:
@@ -62,13 +61,17 @@ def summary(trip: dict) -> list[str]:
              f"behaviour recognised {trip['behaviour_accuracy']:.1%}, category {trip['category_accuracy']:.1%}, "
              f"re-applied layout error {error if error is None else round(error, 3)}"]
     found = [r for r in trip["rows"] if r["found"]]
-    right = [r["found"].split("/")[0] == r["category"].split("/")[0] for r in found]
+    right = [_same_behaviour(r) for r in found]
     size = [r["category"].split("/")[1].split("-")[0] for r in found]  # close, medium, far
     if found:
         lines.append("behaviour recognised by shot size: " + ", ".join(
             f"{s} {np.mean([ok for ok, t in zip(right, size) if t == s]):.0%} of {size.count(s)}" for s in dict.fromkeys(size)))
     missed = [f"{r['category']} as {r['found'].split('/')[0]}" for r, ok in zip(found, right) if not ok]
     return lines + ([f"behaviour missed: {'; '.join(missed)}"] if missed else [])
+
+
+def _same_behaviour(row: dict) -> bool:
+    return row["found"].split("/")[0] == row["category"].split("/")[0]
 
 
 def reference_trip(k: int, gating: str = DEFAULT_GATING, duration: float = 10.0, width: int = 480,
