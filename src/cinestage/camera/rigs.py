@@ -221,7 +221,8 @@ def _lowered_to_clear(s: Shooting, ha, hb, pa, pb, theta, phi, step: float = 0.0
     the layout exact where moving the camera in breaks it. Frames no lower angle clears keep
     theirs (`_keep_inside` moves them); the lowering eases in and out over `ease` frames."""
     mid = (ha + hb) / 2
-    found, trial = np.array(phi, float), np.array(phi, float)
+    phi = np.asarray(phi, float)
+    found, trial = phi.copy(), phi.copy()
     todo = np.ones(s.n, bool)
     while todo.any():
         p, _ = camera_from_toric(ha[todo], hb[todo], _rows(pa, todo), _rows(pb, todo), theta[todo], trial[todo],
@@ -232,9 +233,9 @@ def _lowered_to_clear(s: Shooting, ha, hb, pa, pb, theta, phi, step: float = 0.0
         todo[index[clear]] = False
         trial[todo] -= step
         todo &= trial >= floor
-    drop = np.asarray(phi, float) - found
+    drop = phi - found
     if not drop.any():
-        return np.asarray(phi, float)
+        return phi
     # Widened before smoothing so the eased angle stays at least as low as each frame needs.
     return phi - gaussian_smooth(maximum_filter1d(drop, 2 * ease + 1), ease)
 

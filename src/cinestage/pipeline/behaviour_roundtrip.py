@@ -7,7 +7,6 @@ and the re-applied camera keeps the reference's layout (xA, xB, mean y of the he
 
 from __future__ import annotations
 
-import tempfile
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable
@@ -16,10 +15,10 @@ import numpy as np
 
 from cinestage.behavior.dataset import CATEGORIES
 from cinestage.behavior.style import DEFAULT_GATING, StyleModel, clip_styles, longest
-from cinestage.behavior.synthetic import synthetic_performance, synthetic_shot
+from cinestage.behavior.synthetic import synthetic_performance
 from cinestage.camera.spec import learned_track
 from cinestage.geometry import project
-from cinestage.render.renderer import RenderOptions, render_videos
+from cinestage.pipeline.rendered_shots import rendered_reference
 from cinestage.service.executor import map_each
 
 ROUNDTRIP_SEED = 3_000_000
@@ -81,12 +80,7 @@ def reference_trip(k: int, gating: str = DEFAULT_GATING, duration: float = 10.0,
     model = _style_model(gating, folder)
     target = synthetic_performance(ROUNDTRIP_SEED - 1, duration)
     category = CATEGORIES[k % len(CATEGORIES)]
-    behaviour, shot_name = category.split("/")
-    perf = synthetic_performance(ROUNDTRIP_SEED + k, duration)
-    shot = synthetic_shot(ROUNDTRIP_SEED + k, behaviour, shot_name, performance=perf, aspect=16 / 9)
-    with tempfile.TemporaryDirectory(prefix="cinestage-roundtrip-") as tmp:
-        video = Path(tmp) / "reference.mp4"
-        render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+    with rendered_reference(ROUNDTRIP_SEED + k, category, duration, width) as (shot, video):
         styles = clip_styles(video, model)
     row = {"category": category, "found": None, "layout_error": None}
     if styles:

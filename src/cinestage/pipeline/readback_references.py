@@ -11,22 +11,19 @@ synthetic training sets'.
 
 from __future__ import annotations
 
-import tempfile
 from functools import partial
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from cinestage.behavior.dataset import CATEGORIES
 from cinestage.behavior.recognition import ReadBack
-from cinestage.behavior.synthetic import SyntheticShot, synthetic_performance, synthetic_shot
+from cinestage.behavior.synthetic import SyntheticShot
 from cinestage.film.analysis import PairChoice, observe
 from cinestage.film.feature_net import FeatureEstimator
 from cinestage.film.pair_features import MainPair, pair_features
 from cinestage.geometry import unwrap_angles
-from cinestage.pipeline.rendered_shots import reads_a_first
-from cinestage.render.renderer import RenderOptions, render_videos
+from cinestage.pipeline.rendered_shots import reads_a_first, rendered_reference
 from cinestage.service.executor import map_each
 
 READBACK_SEED = 5_000_000
@@ -37,12 +34,7 @@ def readback_pair(k: int, features: FeatureEstimator, width: int = 480, duration
                   min_frames: int = 60) -> tuple[SyntheticShot, MainPair] | None:
     """Reference k (category k mod 24) with the longest main-pair stretch the analysis found in
     it; None where it found none of `min_frames`."""
-    behaviour, size = CATEGORIES[k % len(CATEGORIES)].split("/")
-    perf = synthetic_performance(READBACK_SEED + k, duration)
-    shot = synthetic_shot(READBACK_SEED + k, behaviour, size, performance=perf, aspect=16 / 9)
-    with tempfile.TemporaryDirectory(prefix="cinestage-readback-") as tmp:
-        video = Path(tmp) / "reference.mp4"
-        render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+    with rendered_reference(READBACK_SEED + k, CATEGORIES[k % len(CATEGORIES)], duration, width) as (shot, video):
         seen = observe(video)
     pairs = [pair_features(c, seen.info.width, seen.info.height, features)
              for c in map(seen.pair, seen.shots) if isinstance(c, PairChoice)]

@@ -12,6 +12,7 @@ its first frame; where the two disagree the labels are recomputed for the analys
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -37,6 +38,21 @@ class RenderedPair:
     theta: np.ndarray  # (F,) the rendering camera's Toric angles for (A, B)
     phi: np.ndarray
     character: np.ndarray  # (F, 9)
+
+
+@contextmanager
+def rendered_reference(seed: int, category: str, duration: float = 10.0, width: int = 480
+                       ) -> Iterator[tuple[SyntheticShot, Path]]:
+    """A reference clip: a duet drawn from `seed` filmed by a camera of `category` ("behaviour/
+    shot", drawn from the same seed) at 16:9, rendered to a temporary video that lasts as long
+    as the context."""
+    behaviour, size = category.split("/")
+    perf = synthetic_performance(seed, duration)
+    shot = synthetic_shot(seed, behaviour, size, performance=perf, aspect=16 / 9)
+    with tempfile.TemporaryDirectory(prefix="cinestage-reference-") as tmp:
+        video = Path(tmp) / "reference.mp4"
+        render_videos(perf, [shot.track], [video], RenderOptions(width=width, height=int(width * 9 / 16) // 2 * 2))
+        yield shot, video
 
 
 def rendered_pairs(seed: int, cameras: int = 4, duration: float = 10.0, width: int = 640,
